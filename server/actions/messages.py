@@ -1,0 +1,94 @@
+"""Sending messages and reading history."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from server import events
+from server.actions.conversations import check_member
+from server.actions.state import user_state
+from server.actions.users import CurrentUser, now_ms
+from server.errors import ApiError, ErrorCode
+from server.fanout import Hub
+from server.schemas import HistoryQuery, SendMessageRequest
+from server.storage import Database, Tx, read_state
+from server.storage import conversations as conversation_store
+from server.storage import messages as message_store
+from server.storage import users as user_store
+
+
+def send_message(
+    db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
+) -> dict[str, Any]:
+    try:
+        return _send(db, hub, user, request)
+    except IntegrityError:
+        # A concurrent resend of the same clientMsgID won the race: answer with it.
+        with db.read() as conn:
+            original = message_store.find_by_client_id(conn, user.user_id, request.clientMsgID)
+            if original is None:
+                raise
+            state = user_state(conn, db.epoch, user.user_id, [original["conversationID"]])
+        return {"message": original, "state": state}
+
+
+def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest) -> dict[str, Any]:
+    with db.write() as tx:
+        original = message_store.find_by_client_id(tx.conn, user.user_id, request.clientMsgID)
+        if original is not None:
+            state = user_state(tx.conn, db.epoch, user.user_id, [original["conversationID"]])
+            return {"message": original, "state": state}
+        conversation_id = _target_conversation(tx, user, request)
+        member_ids = conversation_store.member_ids(tx.conn, conversation_id)
+        user_store.bump_versions(tx.conn, member_ids)
+        seq = conversation_store.next_seq(tx.conn, conversation_id)
+        message_store.insert_message(
+            tx.conn,
+            conversation_id=conversation_id,
+            seq=seq,
+            server_msg_id=secrets.token_hex(16),
+            client_msg_id=request.clientMsgID,
+            sender_id=user.user_id,
+            content=request.text,
+            send_time=now_ms(),
+        )
+        # Rule 2: the sender has read their own message, in the same transaction.
+        read_state.advance_read(tx.conn, user.user_id, conversation_id, seq)
+        for member in member_ids:
+            if member != user.user_id and conversation_id.startswith("si_"):
+                read_state.advance_peer_read(tx.conn, member, conversation_id, seq)
+        conversation_store.stamp_members(tx.conn, conversation_id, member_ids)
+        (message,) = message_store.history(tx.conn, conversation_id, seq + 1, 1)
+        states = {m: user_state(tx.conn, db.epoch, m, [conversation_id]) for m in member_ids}
+        pushed = [(m, events.message_new(s, message)) for m, s in states.items()]
+        tx.on_commit(lambda: hub.publish(pushed))
+    return {"message": message, "state": states[user.user_id]}
+
+
+def _target_conversation(tx: Tx, user: CurrentUser, request: SendMessageRequest) -> str:
+    if request.groupID is not None:
+        conversation_id = conversation_store.group_conversation_id(request.groupID)
+        check_member(tx.conn, user.user_id, conversation_id)
+        return conversation_id
+    assert request.recvID is not None
+    if request.recvID == user.user_id:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, "recvID: cannot send a message to yourself")
+    conversation_id = conversation_store.single_conversation_id(user.user_id, request.recvID)
+    if conversation_store.get_conversation(tx.conn, conversation_id) is None:
+        if not user_store.existing_user_ids(tx.conn, [request.recvID]):
+            raise ApiError(ErrorCode.USER_NOT_FOUND, f"no user {request.recvID!r}")
+        conversation_store.create_single(tx.conn, user.user_id, request.recvID, now_ms())
+    return conversation_id
+
+
+def history(
+    db: Database, user: CurrentUser, conversation_id: str, query: HistoryQuery
+) -> dict[str, Any]:
+    with db.read() as conn:
+        check_member(conn, user.user_id, conversation_id)
+        found = message_store.history(conn, conversation_id, query.beforeSeq, query.count + 1)
+    page = found[: query.count]
+    return {"messages": page, "isEnd": len(found) <= query.count}

@@ -1,0 +1,60 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from flask import Flask, Response, jsonify
+
+from server import api, errors, web
+from server.actions.users import password_hasher
+from server.config import DEFAULTS
+from server.fanout import Hub, create_hub
+from server.routes import accounts, conversations
+from server.storage import Database
+from server.ws import sock
+
+
+@dataclass
+class Services:
+    db: Database
+    hub: Hub
+    hasher: PasswordHasher
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("TIDEMARK")
+    if config:
+        app.config.from_mapping(config)
+
+    db = Database(str(app.config["DATABASE_URL"]))
+    db.migrate()
+    _ = db.epoch  # fail at start, not on the first request, if the schema is wrong
+    app.extensions["tidemark"] = Services(
+        db=db,
+        hub=create_hub(str(app.config["REDIS_URL"])),
+        hasher=password_hasher(_flag(app.config["FAST_PASSWORD_HASHING"])),
+    )
+
+    errors.init_app(app)
+    api.init_app(app)
+    sock.init_app(app)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(conversations.bp)
+
+    @app.get("/api/openapi.json")
+    def openapi() -> Response:
+        return jsonify(api.openapi_document())
+
+    web.init_app(app)
+    return app
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)

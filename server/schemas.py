@@ -1,0 +1,161 @@
+"""Request and response models: they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_SEQ = 2**53 - 1
+MAX_GROUP_MEMBERS = 500
+
+UserID = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,31}$"),
+    Field(description="1-32 of a-z 0-9 . - starting with a letter or digit"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+
+
+class Body(BaseModel):
+    """A JSON request body: exact types, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query-string parameters arrive as text, so they are parsed leniently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(Body):
+    userID: UserID
+    password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
+    nickname: Name
+
+
+class LoginRequest(Body):
+    userID: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class CreateGroupRequest(Body):
+    groupName: Name
+    memberUserIDs: Annotated[list[UserID], Field(max_length=MAX_GROUP_MEMBERS - 1)]
+
+
+class SendMessageRequest(Body):
+    clientMsgID: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+    recvID: UserID | None = None
+    groupID: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,32}$")] | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SendMessageRequest:
+        if (self.recvID is None) == (self.groupID is None):
+            raise ValueError("give exactly one of recvID and groupID")
+        return self
+
+
+class MarkReadRequest(Body):
+    seq: Seq | None = Field(
+        default=None, description="read up to here; default the max seq at commit"
+    )
+
+
+class HistoryQuery(Query):
+    count: Annotated[int, Field(ge=1, le=100)] = 20
+    beforeSeq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None
+
+
+class SyncQuery(Query):
+    epoch: Annotated[str, StringConstraints(max_length=64)] | None = None
+    version: Annotated[int, Field(ge=0, le=MAX_SEQ)] | None = None
+
+
+class TextElem(BaseModel):
+    content: str
+
+
+class Message(BaseModel):
+    serverMsgID: str
+    clientMsgID: str
+    conversationID: str
+    seq: int
+    sendID: str
+    recvID: str
+    groupID: str
+    sessionType: Literal[1, 3]
+    contentType: Literal[101]
+    textElem: TextElem
+    sendTime: int
+
+
+class Conversation(BaseModel):
+    conversationID: str
+    conversationType: Literal[1, 3]
+    userID: str
+    groupID: str
+    showName: str
+    unreadCount: Annotated[int, Field(ge=0)]
+    hasReadSeq: Annotated[int, Field(ge=0)]
+    maxSeq: Annotated[int, Field(ge=0)]
+    peerHasReadSeq: Annotated[int, Field(ge=0)]
+    latestMsg: Message | None
+    latestMsgSendTime: int
+    version: int
+
+
+class State(BaseModel):
+    """The caller's absolute state after a write: what changed, and the totals."""
+
+    epoch: str
+    version: int
+    totalUnreadCount: Annotated[int, Field(ge=0)]
+    conversations: list[Conversation]
+
+
+class SyncResponse(State):
+    full: bool
+
+
+class UserResponse(BaseModel):
+    userID: str
+    nickname: str
+
+
+class LoginResponse(UserResponse):
+    token: str
+    expiresAt: int
+
+
+class Empty(BaseModel):
+    pass
+
+
+class GroupResponse(BaseModel):
+    groupID: str
+    conversationID: str
+    state: State
+
+
+class SendMessageResponse(BaseModel):
+    message: Message
+    state: State
+
+
+class MarkReadResponse(BaseModel):
+    state: State
+
+
+class HistoryResponse(BaseModel):
+    messages: list[Message]
+    isEnd: bool
+
+
+class ErrorResponse(BaseModel):
+    errCode: int
+    errMsg: str
+    error: str

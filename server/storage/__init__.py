@@ -1,0 +1,139 @@
+"""Storage engines: one SQLAlchemy Core code path for SQLite and PostgreSQL.
+
+:class:`Database` owns the engine and hands out transactions. A write transaction
+collects ``on_commit`` callbacks and runs them only after a successful commit — that is
+how events are pushed after commit and never for a rolled-back write (rule 7).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+
+from server.storage import tables
+
+log = logging.getLogger(__name__)
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class MissingDriverError(RuntimeError):
+    """A configured engine needs a driver that is not installed."""
+
+
+class Tx:
+    """A write transaction: its connection and what to do once it has committed."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = _create_engine(url)
+        self._epoch: str | None = None
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One serializable unit of writing; commits durably or rolls back whole."""
+        with self.engine.connect().execution_options(tidemark_write=True) as conn:
+            tx = Tx(conn)
+            with conn.begin():
+                yield tx
+            for callback in tx._after_commit:
+                callback()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction that sees one consistent snapshot."""
+        options: dict[str, Any] = {}
+        if not self.is_sqlite:
+            options["isolation_level"] = "REPEATABLE READ"
+        with self.engine.connect().execution_options(**options) as conn, conn.begin():
+            yield conn
+
+    @property
+    def epoch(self) -> str:
+        if self._epoch is None:
+            with self.read() as conn:
+                value = conn.scalar(select(tables.meta.c.value).where(tables.meta.c.key == "epoch"))
+            if value is None:
+                raise RuntimeError("database has no epoch: run the migrations")
+            self._epoch = value
+        return self._epoch
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest revision."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.connect().execution_options(tidemark_write=True) as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "postgresql":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise MissingDriverError(
+                "PostgreSQL needs psycopg: pip install 'tidemark[postgres]'"
+            ) from None
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
+    raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql://")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError("SQLite needs a file (sqlite:///path/to/file.db): data must survive")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=10,
+        max_overflow=40,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over BEGIN from the sqlite3 module so writers can say IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before it is acknowledged (rule 8).
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
+        write = conn.get_execution_options().get("tidemark_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

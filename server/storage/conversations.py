@@ -1,0 +1,245 @@
+"""Conversations, memberships and the per-user conversation records built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from server.storage.tables import conversations, members, messages, users
+
+SINGLE = 1
+GROUP = 3
+
+
+def single_conversation_id(a: str, b: str) -> str:
+    first, second = sorted((a, b))
+    return f"si_{first}_{second}"
+
+
+def group_conversation_id(group_id: str) -> str:
+    return f"sg_{group_id}"
+
+
+def get_conversation(conn: Connection, conversation_id: str) -> Row[*tuple[Any, ...]] | None:
+    return conn.execute(
+        select(conversations).where(conversations.c.conversation_id == conversation_id)
+    ).first()
+
+
+def is_member(conn: Connection, user_id: str, conversation_id: str) -> bool:
+    found = conn.scalar(
+        select(members.c.user_id).where(
+            members.c.user_id == user_id, members.c.conversation_id == conversation_id
+        )
+    )
+    return found is not None
+
+
+def member_ids(conn: Connection, conversation_id: str) -> list[str]:
+    return list(
+        conn.scalars(
+            select(members.c.user_id)
+            .where(members.c.conversation_id == conversation_id)
+            .order_by(members.c.user_id)
+        )
+    )
+
+
+def create_single(conn: Connection, a: str, b: str, now: int) -> str:
+    conversation_id = single_conversation_id(a, b)
+    conn.execute(
+        insert(conversations).values(
+            conversation_id=conversation_id, conversation_type=SINGLE, max_seq=0, created_at=now
+        )
+    )
+    conn.execute(
+        insert(members),
+        [
+            _member(a, conversation_id, peer_id=b),
+            _member(b, conversation_id, peer_id=a),
+        ],
+    )
+    return conversation_id
+
+
+def create_group(
+    conn: Connection, group_id: str, name: str, user_ids: Collection[str], now: int
+) -> str:
+    conversation_id = group_conversation_id(group_id)
+    conn.execute(
+        insert(conversations).values(
+            conversation_id=conversation_id,
+            conversation_type=GROUP,
+            group_id=group_id,
+            group_name=name,
+            max_seq=0,
+            created_at=now,
+        )
+    )
+    conn.execute(insert(members), [_member(u, conversation_id, peer_id=None) for u in user_ids])
+    return conversation_id
+
+
+def _member(user_id: str, conversation_id: str, peer_id: str | None) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "conversation_id": conversation_id,
+        "peer_id": peer_id,
+        "has_read_seq": 0,
+        "peer_has_read_seq": 0,
+        "version": 0,
+    }
+
+
+def next_seq(conn: Connection, conversation_id: str) -> int:
+    """Assign the next seq; the row lock this takes serializes senders per conversation."""
+    seq = conn.execute(
+        update(conversations)
+        .where(conversations.c.conversation_id == conversation_id)
+        .values(max_seq=conversations.c.max_seq + 1)
+        .returning(conversations.c.max_seq)
+    ).scalar_one()
+    return int(seq)
+
+
+def max_seq(conn: Connection, conversation_id: str) -> int:
+    value = conn.scalar(
+        select(conversations.c.max_seq).where(conversations.c.conversation_id == conversation_id)
+    )
+    return int(value or 0)
+
+
+def stamp_members(conn: Connection, conversation_id: str, user_ids: Collection[str]) -> None:
+    """Mark these members' records as changed at their users' current versions."""
+    conn.execute(
+        update(members)
+        .where(members.c.conversation_id == conversation_id, members.c.user_id.in_(list(user_ids)))
+        .values(
+            version=select(users.c.version)
+            .where(users.c.user_id == members.c.user_id)
+            .scalar_subquery()
+        )
+    )
+
+
+def total_unread(conn: Connection, user_id: str) -> int:
+    """The one definition of unread, summed: sum of (max_seq - has_read_seq)."""
+    total = conn.scalar(
+        select(func.coalesce(func.sum(conversations.c.max_seq - members.c.has_read_seq), 0))
+        .select_from(members)
+        .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
+        .where(members.c.user_id == user_id)
+    )
+    return int(total or 0)
+
+
+def conversation_records(
+    conn: Connection,
+    user_id: str,
+    conversation_ids: Collection[str] | None = None,
+    since_version: int | None = None,
+) -> list[dict[str, Any]]:
+    """The user's view of conversations, in the API's (OpenIM's) field names."""
+    peer = users.alias("peer")
+    query = (
+        select(
+            members.c.conversation_id,
+            members.c.peer_id,
+            members.c.has_read_seq,
+            members.c.peer_has_read_seq,
+            members.c.version,
+            conversations.c.conversation_type,
+            conversations.c.group_id,
+            conversations.c.group_name,
+            conversations.c.max_seq,
+            conversations.c.created_at,
+            peer.c.nickname.label("peer_nickname"),
+            messages.c.seq,
+            messages.c.server_msg_id,
+            messages.c.client_msg_id,
+            messages.c.sender_id,
+            messages.c.content,
+            messages.c.send_time,
+        )
+        .select_from(members)
+        .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
+        .outerjoin(peer, peer.c.user_id == members.c.peer_id)
+        .outerjoin(
+            messages,
+            and_(
+                messages.c.conversation_id == conversations.c.conversation_id,
+                messages.c.seq == conversations.c.max_seq,
+            ),
+        )
+        .where(members.c.user_id == user_id)
+    )
+    if conversation_ids is not None:
+        query = query.where(members.c.conversation_id.in_(list(conversation_ids)))
+    if since_version is not None:
+        query = query.where(members.c.version > since_version)
+    return [_record(row) for row in conn.execute(query)]
+
+
+def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    is_single = row.conversation_type == SINGLE
+    latest = None
+    if row.seq is not None:
+        latest = message_record(
+            row.conversation_id,
+            row.conversation_type,
+            row.group_id,
+            row.seq,
+            row.server_msg_id,
+            row.client_msg_id,
+            row.sender_id,
+            row.content,
+            row.send_time,
+        )
+    unread = int(row.max_seq) - int(row.has_read_seq)
+    return {
+        "conversationID": row.conversation_id,
+        "conversationType": row.conversation_type,
+        "userID": row.peer_id or "",
+        "groupID": row.group_id or "",
+        "showName": row.peer_nickname if is_single else row.group_name,
+        "unreadCount": unread,
+        "hasReadSeq": int(row.has_read_seq),
+        "maxSeq": int(row.max_seq),
+        "peerHasReadSeq": int(row.peer_has_read_seq),
+        "latestMsg": latest,
+        "latestMsgSendTime": int(row.send_time if latest else row.created_at),
+        "version": int(row.version),
+    }
+
+
+def message_record(
+    conversation_id: str,
+    conversation_type: int,
+    group_id: str | None,
+    seq: int,
+    server_msg_id: str,
+    client_msg_id: str,
+    sender_id: str,
+    content: str,
+    send_time: int,
+) -> dict[str, Any]:
+    recv_id = ""
+    if conversation_type == SINGLE:
+        # User IDs never contain "_", so the two participants split cleanly.
+        first, second = conversation_id[len("si_") :].split("_")
+        recv_id = second if sender_id == first else first
+    return {
+        "serverMsgID": server_msg_id,
+        "clientMsgID": client_msg_id,
+        "conversationID": conversation_id,
+        "seq": int(seq),
+        "sendID": sender_id,
+        "recvID": recv_id,
+        "groupID": group_id or "",
+        "sessionType": conversation_type,
+        "contentType": 101,
+        "textElem": {"content": content},
+        "sendTime": int(send_time),
+    }

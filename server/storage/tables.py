@@ -1,0 +1,95 @@
+"""The schema, described once for SQLAlchemy Core; migrations create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("nickname", String(64), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    # Bumped once by every transaction that changes something this user can see.
+    Column("version", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.user_id"), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_tokens_user", "user_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("conversation_id", String(80), primary_key=True),
+    Column("conversation_type", Integer, nullable=False),
+    Column("group_id", String(32), nullable=True, unique=True),
+    Column("group_name", String(64), nullable=True),
+    # The last assigned message seq; the next message takes max_seq + 1.
+    Column("max_seq", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("user_id", String(32), ForeignKey("users.user_id"), primary_key=True),
+    Column(
+        "conversation_id",
+        String(80),
+        ForeignKey("conversations.conversation_id"),
+        primary_key=True,
+    ),
+    # The other user of a single chat; NULL in groups.
+    Column("peer_id", String(32), ForeignKey("users.user_id"), nullable=True),
+    Column("has_read_seq", BigInteger, nullable=False, default=0),
+    Column("peer_has_read_seq", BigInteger, nullable=False, default=0),
+    # The user's version when this record last changed: incremental sync reads by it.
+    Column("version", BigInteger, nullable=False),
+    Index("ix_members_user_version", "user_id", "version"),
+    Index("ix_members_conversation", "conversation_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column(
+        "conversation_id",
+        String(80),
+        ForeignKey("conversations.conversation_id"),
+        primary_key=True,
+    ),
+    Column("seq", BigInteger, primary_key=True),
+    Column("server_msg_id", String(32), nullable=False, unique=True),
+    Column("client_msg_id", String(64), nullable=False),
+    Column("sender_id", String(32), ForeignKey("users.user_id"), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("send_time", BigInteger, nullable=False),
+    UniqueConstraint("sender_id", "client_msg_id", name="uq_messages_sender_client_msg"),
+)

@@ -1,0 +1,68 @@
+"""The page and its assets, served by the same process as the API.
+
+``web/`` holds the page's own files (revalidated on every load). ``web/dist/`` holds the
+build output (Pyodide, the SDK wheel, vendored JS); it is served under
+``/assets/<buildId>/`` with a year-long immutable cache, since a new build gets a new ID.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_from_directory
+
+from server.errors import ApiError, ErrorCode
+
+bp = Blueprint("web", __name__)
+
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/zip", ".whl")
+
+
+def _web_root() -> Path:
+    return Path(current_app.config["WEB_ROOT"])
+
+
+def _manifest() -> dict[str, str]:
+    path = _web_root() / "dist" / "manifest.json"
+    try:
+        manifest: dict[str, str] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ApiError(
+            ErrorCode.NOT_FOUND, "browser assets are not built: run .venv/bin/python web/build.py"
+        ) from None
+    return manifest
+
+
+@bp.get("/build.json")
+def build_info() -> Response:
+    response = jsonify(_manifest())
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/assets/<build_id>/<path:filename>")
+def asset(build_id: str, filename: str) -> Response:
+    if build_id != _manifest()["buildId"]:
+        abort(404)
+    response = send_from_directory(_web_root() / "dist", filename, max_age=365 * 24 * 3600)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@bp.get("/")
+@bp.get("/<path:filename>")
+def page(filename: str = "index.html") -> Response:
+    if filename.startswith(("api/", "dist/")):
+        abort(404)
+    response = send_from_directory(_web_root(), filename)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
