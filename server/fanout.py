@@ -7,22 +7,47 @@ The in-process hub serves one server process. With several processes a Redis hub
 from __future__ import annotations
 
 import json
-import queue
+import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Connection:
-    """One WebSocket's outbox: events queued here are written by its own handler thread."""
+    """One WebSocket as the hub sees it: frames are written by the publishing thread.
 
-    def __init__(self, user_id: str) -> None:
+    Until :meth:`open` has sent the greeting, frames are held back, so a client always
+    hears ``hello`` first. A failed write is dropped: the connection's own handler
+    notices the closed socket and unsubscribes it.
+    """
+
+    def __init__(self, user_id: str, send: Callable[[str], None]) -> None:
         self.user_id = user_id
-        self.outbox: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._send = send
+        self._lock = threading.Lock()
+        self._held: list[str] | None = []
+
+    def open(self, greeting: str) -> None:
+        with self._lock:
+            for frame in [greeting, *(self._held or [])]:
+                self._write(frame)
+            self._held = None
 
     def deliver(self, frame: str) -> None:
-        self.outbox.put(frame)
+        with self._lock:
+            if self._held is not None:
+                self._held.append(frame)
+            else:
+                self._write(frame)
+
+    def _write(self, frame: str) -> None:
+        try:
+            self._send(frame)
+        except Exception:
+            log.debug("dropping a frame for a closed connection of %s", self.user_id)
 
 
 class Hub(Protocol):

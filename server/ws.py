@@ -1,15 +1,13 @@
 """The WebSocket: authenticate, then push events and answer heartbeats.
 
-Each connection's handler thread owns its socket: it writes the events queued in the
-connection's outbox (so a slow client never blocks a writer) and reads the client's
-frames. A bad frame or bad auth closes only that connection.
+Events are written to the socket by the thread that publishes them (after commit);
+each connection's handler thread only reads: heartbeats, and the close. A bad frame or
+bad auth closes only that connection.
 """
 
 from __future__ import annotations
 
 import json
-import queue
-import time
 from typing import Any
 
 from flask import current_app
@@ -49,21 +47,14 @@ def websocket(ws: Any) -> None:
         return
     except ConnectionClosed:
         return
-    connection = Connection(user.user_id)
+    connection = Connection(user.user_id, ws.send)
     # Subscribe before reading the version: no event can fall between the two.
     services.hub.subscribe(connection)
     try:
         with services.db.read() as conn:
             version = user_store.user_version(conn, user.user_id)
-        _send(
-            ws,
-            {
-                "type": "hello",
-                "userID": user.user_id,
-                "epoch": services.db.epoch,
-                "version": version,
-            },
-        )
+        hello = {"type": "hello", "userID": user.user_id, "epoch": services.db.epoch}
+        connection.open(_dump({**hello, "version": version}))
         _serve(ws, connection, services.db, token)
     except _Closing as closing:
         _close(ws, closing)
@@ -74,25 +65,18 @@ def websocket(ws: Any) -> None:
 
 
 def _serve(ws: Any, connection: Connection, db: Any, token: str) -> None:
-    last_heard = time.monotonic()
-    while ws.connected:
-        try:
-            ws.send(connection.outbox.get(timeout=1.0))
-            while True:
-                ws.send(connection.outbox.get_nowait())
-        except queue.Empty:
-            pass
-        while (raw := ws.receive(timeout=0)) is not None:
-            last_heard = time.monotonic()
-            if _frame(raw).get("type") != "ping":
-                raise _Closing(
-                    CLOSE_BAD_FRAME, ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping frame")
-                )
-            # A revoked or expired token ends the session on its next heartbeat.
-            _authenticate(db, token)
-            _send(ws, {"type": "pong"})
-        if time.monotonic() - last_heard > IDLE_TIMEOUT:
+    """Answer heartbeats until the client goes away or falls silent."""
+    while True:
+        raw = ws.receive(timeout=IDLE_TIMEOUT)
+        if raw is None:
             raise _Closing(CLOSE_IDLE, ApiError(ErrorCode.UNAUTHORIZED, "no heartbeat"))
+        if _frame(raw).get("type") != "ping":
+            raise _Closing(
+                CLOSE_BAD_FRAME, ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping frame")
+            )
+        # A revoked or expired token ends the session on its next heartbeat.
+        _authenticate(db, token)
+        connection.deliver(_dump({"type": "pong"}))
 
 
 def _auth_token(ws: Any) -> str:
@@ -130,13 +114,13 @@ def _frame(raw: str | bytes) -> dict[str, Any]:
     return frame
 
 
-def _send(ws: Any, frame: dict[str, Any]) -> None:
-    ws.send(json.dumps(frame, separators=(",", ":")))
+def _dump(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"))
 
 
 def _close(ws: Any, closing: _Closing) -> None:
     try:
-        _send(ws, {"type": "error", **closing.error.to_json()})
+        ws.send(_dump({"type": "error", **closing.error.to_json()}))
         ws.close(reason=closing.code, message=closing.error.message[:100])
     except ConnectionClosed:
         pass

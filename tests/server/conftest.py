@@ -132,7 +132,7 @@ def make_user(client: FlaskClient) -> Any:
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real socket (threaded, like ``tidemark serve``): its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.port}"
     server.shutdown()

@@ -40,7 +40,9 @@ def test_resending_a_client_msg_id_returns_the_original(make_user):
     second = alice.call("POST", "/api/messages", body)
     assert first["message"] == second["message"]
     assert bob.sync()["totalUnreadCount"] == 1
-    history = bob.call("GET", "/api/conversations/" + first["message"]["conversationID"] + "/messages")
+    history = bob.call(
+        "GET", "/api/conversations/" + first["message"]["conversationID"] + "/messages"
+    )
     assert [m["clientMsgID"] for m in history["messages"]] == ["retry-1"]
 
 
@@ -78,7 +80,11 @@ def test_group_messages_reach_every_member(make_user):
         ({"clientMsgID": "a", "recvID": "ghost", "text": "x"}, 404, "USER_NOT_FOUND"),
         ({"clientMsgID": "a", "groupID": "ffff", "text": "x"}, 404, "CONVERSATION_NOT_FOUND"),
         ({"clientMsgID": "a", "text": "x"}, 400, "VALIDATION_FAILED"),
-        ({"clientMsgID": "a", "recvID": "bob", "groupID": "ff", "text": "x"}, 400, "VALIDATION_FAILED"),
+        (
+            {"clientMsgID": "a", "recvID": "bob", "groupID": "ff", "text": "x"},
+            400,
+            "VALIDATION_FAILED",
+        ),
         ({"clientMsgID": "a", "recvID": "bob", "text": ""}, 400, "VALIDATION_FAILED"),
         ({"clientMsgID": "a", "recvID": "bob", "text": "x" * 4001}, 400, "VALIDATION_FAILED"),
         ({"clientMsgID": "a", "recvID": "bob", "text": 5}, 400, "VALIDATION_FAILED"),
@@ -105,7 +111,18 @@ def test_malformed_and_oversized_bodies(make_user):
     assert utf.status_code == 400
 
 
-@pytest.mark.parametrize("query", ["count=0", "count=101", "count=x", "beforeSeq=0", "beforeSeq=-3", "beforeSeq=9007199254740993", "x=1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "count=0",
+        "count=101",
+        "count=x",
+        "beforeSeq=0",
+        "beforeSeq=-3",
+        "beforeSeq=9007199254740993",
+        "x=1",
+    ],
+)
 def test_bad_history_queries(make_user, query):
     alice, bob = make_user(), make_user()
     cid = alice.send(to=bob.user_id)["message"]["conversationID"]

@@ -109,4 +109,7 @@ def test_peer_reading_changes_only_the_peer_read_position(make_user):
     bob.read(_cid(alice, bob))
     after = alice.sync()["conversations"][0]
     assert after["peerHasReadSeq"] == 3
-    assert (after["unreadCount"], after["hasReadSeq"]) == (before["unreadCount"], before["hasReadSeq"])
+    assert (after["unreadCount"], after["hasReadSeq"]) == (
+        before["unreadCount"],
+        before["hasReadSeq"],
+    )
