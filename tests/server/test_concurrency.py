@@ -1,0 +1,57 @@
+"""Many clients sending to one conversation at once get seqs 1..N, each exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.server.conftest import register
+
+THREADS = 8
+PER_THREAD = 15
+
+
+def test_concurrent_sends_get_gapless_unique_seqs(app, live_server):
+    client = app.test_client()
+    alice, bob = register(client), register(client)
+    group = alice.group(bob.user_id)
+
+    def send_many(sender) -> list[int]:
+        seqs = []
+        with httpx.Client(base_url=live_server, headers=sender.headers, timeout=30) as http:
+            for _ in range(PER_THREAD):
+                body = {"clientMsgID": uuid.uuid4().hex, "groupID": group["groupID"], "text": "x"}
+                response = http.post("/api/messages", json=body)
+                assert response.status_code == 200, response.text
+                seqs.append(response.json()["message"]["seq"])
+        return seqs
+
+    senders = [alice, bob] * (THREADS // 2)
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = list(pool.map(send_many, senders))
+    seqs = sorted(seq for batch in results for seq in batch)
+    assert seqs == list(range(1, THREADS * PER_THREAD + 1))
+    for batch in results:
+        assert batch == sorted(batch)  # one client's messages keep their order
+    history = alice.call("GET", f"/api/conversations/{group['conversationID']}/messages?count=100")
+    stored = [m["seq"] for m in history["messages"]]
+    assert stored == sorted(stored, reverse=True)[: len(stored)] == list(range(120, 20, -1))
+
+
+def test_concurrent_resends_of_one_client_msg_id_store_one_message(app, live_server):
+    client = app.test_client()
+    alice, bob = register(client), register(client)
+    body = {"clientMsgID": "same-every-time", "recvID": bob.user_id, "text": "once"}
+
+    def send(_: int) -> str:
+        with httpx.Client(base_url=live_server, headers=alice.headers, timeout=30) as http:
+            response = http.post("/api/messages", json=body)
+            assert response.status_code == 200, response.text
+            return response.json()["message"]["serverMsgID"]
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = set(pool.map(send, range(12)))
+    assert len(ids) == 1
+    assert bob.sync()["totalUnreadCount"] == 1

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from server.api import OPERATIONS
+
+
+def test_openapi_describes_every_operation(client):
+    document = client.get("/api/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    for op in OPERATIONS:
+        described = document["paths"][op.path][op.method]
+        assert str(op.status) in described["responses"]
+        if op.body is not None:
+            ref = described["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.rsplit("/", 1)[1] in document["components"]["schemas"]
+    send = document["components"]["schemas"]["SendMessageRequest"]
+    assert send["additionalProperties"] is False
+    assert send["properties"]["text"]["maxLength"] == 4000
+
+
+def test_every_reference_resolves(client):
+    document = client.get("/api/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                assert node["$ref"].rsplit("/", 1)[1] in schemas, node["$ref"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
