@@ -1,0 +1,196 @@
+"""Build the browser assets into web/dist/ (everything the page and worker load; no CDN).
+
+Run with the project's Python 3.13 (the bytecode in the SDK wheel is made by this
+interpreter, so it must match Pyodide's Python), after `npm ci`:
+
+    .venv/bin/python web/build.py [--sdk-dir wasm_sdk]
+
+Produces (web/dist/ is wiped first):
+    pyodide/    Pyodide core files from node_modules/pyodide, plus pyodide-lock.json
+                listing the byte-compiled SDK wheel (tidemark_sdk-*-cp313-none-any.whl)
+    vendor/     comlink.mjs and idb.js (ES modules, importable by relative URL)
+    manifest.json  {pyodideVersion, sdkWheel, sdkWheelSha256, buildId}
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_MODULES = ROOT / "node_modules"
+DIST = ROOT / "web" / "dist"
+PYODIDE_CORE_FILES = (
+    "pyodide.mjs",
+    "pyodide.js",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+)
+LOCK_NAME = "pyodide-lock.json"
+SDK_PACKAGE = "tidemark-sdk"  # the key in pyodide-lock.json (canonical distribution name)
+SDK_MODULE = "tidemark_sdk"
+PYTHON_VERSION = (3, 13)
+VENDOR_FILES = {  # destination name -> source in node_modules
+    "comlink.mjs": "comlink/dist/esm/comlink.mjs",
+    "idb.js": "idb/build/index.js",
+}
+RELATIVE_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["']\.{1,2}/""")
+
+
+class BuildError(Exception):
+    pass
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(*cmd: str | Path) -> None:
+    args = [str(part) for part in cmd]
+    print("$", " ".join(args), flush=True)
+    if subprocess.run(args).returncode != 0:
+        raise BuildError(f"command failed: {' '.join(args)}")
+
+
+def check_environment() -> Path:
+    """Check the interpreter, the Python tools and node_modules; return the pyodide CLI."""
+    if sys.version_info[:2] != PYTHON_VERSION:
+        raise BuildError(
+            f"run with Python {'.'.join(map(str, PYTHON_VERSION))} (this is {sys.version.split()[0]}):"
+            " the SDK's bytecode must match Pyodide's Python; use .venv/bin/python"
+        )
+    for module in ("build", "pkginfo"):
+        if importlib.util.find_spec(module) is None:
+            raise BuildError(f"Python module {module!r} missing: .venv/bin/pip install -e '.[dev]'")
+    cli = Path(sys.executable).parent / "pyodide"
+    if not cli.is_file():
+        raise BuildError(f"{cli} missing (pyodide-build): .venv/bin/pip install -e '.[dev]'")
+    for needed in [f"pyodide/{name}" for name in (*PYODIDE_CORE_FILES, LOCK_NAME)] + list(
+        VENDOR_FILES.values()
+    ):
+        if not (NODE_MODULES / needed).is_file():
+            raise BuildError(f"node_modules/{needed} missing: run `npm ci`")
+    return cli
+
+
+def build_wheel(sdk_dir: Path, work: Path) -> Path:
+    """Build the pure-Python SDK wheel from a clean copy of sdk_dir (no stale build/)."""
+    if not (sdk_dir / SDK_MODULE / "__init__.py").is_file():
+        raise BuildError(f"{sdk_dir / SDK_MODULE / '__init__.py'} missing: no SDK to build")
+    source = work / "sdk"
+    shutil.copytree(
+        sdk_dir,
+        source,
+        ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.pyc"),
+    )
+    out = work / "wheel"
+    run(sys.executable, "-m", "build", "--wheel", source, "-o", out)
+    wheels = list(out.glob(f"{SDK_MODULE}-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise BuildError(f"expected one {SDK_MODULE}-*-py3-none-any.whl in {out}, got {wheels}")
+    return wheels[0]
+
+
+def build_pyodide_dir(cli: Path, wheel: Path, work: Path, target: Path) -> None:
+    """Copy the Pyodide core to target, add the wheel to the lock and byte-compile it."""
+    target.mkdir(parents=True)
+    for name in (*PYODIDE_CORE_FILES, LOCK_NAME):
+        shutil.copy2(NODE_MODULES / "pyodide" / name, target / name)
+    # Work on the lock and the wheel alone, so py-compile touches nothing else
+    # (it would otherwise also compile python_stdlib.zip).
+    stage = work / "lock"
+    stage.mkdir()
+    lock = stage / LOCK_NAME
+    shutil.copy2(target / LOCK_NAME, lock)
+    staged_wheel = Path(shutil.copy2(wheel, stage))
+    run(cli, "lockfile", "add-wheels", "--input", lock, "--output", lock,
+        "--base-path", stage, staged_wheel)  # fmt: skip
+    run(cli, "py-compile", "--no-keep", stage)
+    shutil.copy2(lock, target / LOCK_NAME)
+    for compiled in stage.glob("*.whl"):
+        shutil.copy2(compiled, target / compiled.name)
+
+
+def copy_vendor(target: Path) -> None:
+    target.mkdir(parents=True)
+    for name, source in VENDOR_FILES.items():
+        text = (NODE_MODULES / source).read_text(encoding="utf-8")
+        if RELATIVE_IMPORT.search(text):
+            raise BuildError(f"node_modules/{source} imports relative files: copy them too")
+        (target / name).write_text(text, encoding="utf-8")
+
+
+def verify_sdk_in_lock(pyodide_dir: Path) -> Path:
+    """Check the lock lists the SDK wheel with the right sha256 and that it holds bytecode only."""
+    lock = json.loads((pyodide_dir / LOCK_NAME).read_text(encoding="utf-8"))
+    python = lock["info"]["python"]
+    if tuple(map(int, python.split(".")[:2])) != PYTHON_VERSION:
+        raise BuildError(f"Pyodide's Python is {python}, expected {PYTHON_VERSION}")
+    entry = lock["packages"].get(SDK_PACKAGE)
+    if entry is None:
+        raise BuildError(f"{LOCK_NAME} has no package {SDK_PACKAGE!r}")
+    wheel = pyodide_dir / entry["file_name"]
+    expected_name = f"{SDK_MODULE}-*-cp{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}-none-any.whl"
+    if wheel.parent != pyodide_dir or not wheel.match(expected_name):
+        raise BuildError(f"lock file_name {entry['file_name']!r} is not {expected_name}")
+    if not wheel.is_file():
+        raise BuildError(f"{wheel} listed in the lock does not exist")
+    if entry["sha256"] != sha256_of(wheel):
+        raise BuildError(f"sha256 of {wheel.name} does not match the lock")
+    if SDK_MODULE not in entry["imports"]:
+        raise BuildError(f"lock entry imports {entry['imports']}, expected {SDK_MODULE!r}")
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.startswith(f"{SDK_MODULE}/")]
+    sources = [n for n in names if n.endswith(".py")]
+    if f"{SDK_MODULE}/__init__.pyc" not in names or sources:
+        raise BuildError(f"{wheel.name} is not byte-compiled (sources: {sources[:5]})")
+    return wheel
+
+
+def write_manifest(wheel: Path) -> dict[str, str]:
+    package = json.loads((NODE_MODULES / "pyodide" / "package.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256()
+    for path in sorted(p for p in DIST.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(DIST).as_posix().encode() + b"\0" + path.read_bytes())
+    manifest = {
+        "pyodideVersion": package["version"],
+        "sdkWheel": wheel.name,
+        "sdkWheelSha256": sha256_of(wheel),
+        "buildId": digest.hexdigest()[:12],
+    }
+    (DIST / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sdk-dir", type=Path, default=ROOT / "wasm_sdk",
+                        help="SDK distribution to build (default: wasm_sdk)")  # fmt: skip
+    args = parser.parse_args()
+    try:
+        cli = check_environment()
+        shutil.rmtree(DIST, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="tidemark-web-build-") as work:
+            wheel = build_wheel(args.sdk_dir.resolve(), Path(work))
+            build_pyodide_dir(cli, wheel, Path(work), DIST / "pyodide")
+        copy_vendor(DIST / "vendor")
+        manifest = write_manifest(verify_sdk_in_lock(DIST / "pyodide"))
+    except BuildError as error:
+        sys.exit(f"web/build.py: error: {error}")
+    print(f"\nbuilt {DIST.relative_to(ROOT)}/ (buildId {manifest['buildId']}):")
+    for path in sorted(p for p in DIST.rglob("*") if p.is_file()):
+        print(f"  {path.relative_to(DIST).as_posix():<50} {path.stat().st_size:>10,} bytes")
+
+
+if __name__ == "__main__":
+    main()
