@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -95,9 +96,50 @@ class LocalHub:
         pass
 
 
+class RedisHub(LocalHub):
+    """Fan-out across server processes: every event goes through one Redis channel and
+    each process delivers it to the connections it holds."""
+
+    CHANNEL = "tidemark:events"
+
+    def __init__(self, redis_url: str) -> None:
+        super().__init__()
+        try:
+            import redis
+        except ImportError:
+            raise RuntimeError(
+                "Redis fan-out needs redis-py: pip install 'tidemark[redis]'"
+            ) from None
+        self._redis = redis.Redis.from_url(redis_url)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self._pubsub.subscribe(**{self.CHANNEL: self._on_message})
+        self._thread = self._pubsub.run_in_thread(
+            sleep_time=0.2, daemon=True, exception_handler=self._on_error
+        )
+
+    def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for user_id, event in events:
+                envelope = {"u": user_id, "f": json.dumps(event, separators=(",", ":"))}
+                pipe.publish(self.CHANNEL, json.dumps(envelope))
+            pipe.execute()
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        envelope = json.loads(message["data"])
+        self.deliver_local(envelope["u"], envelope["f"])
+
+    @staticmethod
+    def _on_error(error: BaseException, pubsub: Any, thread: Any) -> None:
+        # Clients missing events here recover through their version-gap sync.
+        log.error("Redis fan-out failed, reconnecting: %s", error)
+        time.sleep(1.0)
+
+    def close(self) -> None:
+        self._thread.stop()
+        self._thread.join(timeout=5)
+        self._pubsub.close()
+        self._redis.close()
+
+
 def create_hub(redis_url: str) -> Hub:
-    if not redis_url:
-        return LocalHub()
-    raise NotImplementedError(
-        "Redis fan-out is not built yet; leave TIDEMARK_REDIS_URL empty for in-process fan-out"
-    )
+    return RedisHub(redis_url) if redis_url else LocalHub()

@@ -1,0 +1,66 @@
+"""Fan-out engines: in-process by default, Redis pub/sub between server processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import ExitStack
+
+import pytest
+from websockets.sync.client import connect
+from werkzeug.serving import make_server
+
+from server.events import EVENT_ADAPTER
+from tests.server.conftest import make_app, register
+
+REDIS_URL = os.environ.get("TIDEMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def two_processes(postgres_url):
+    """Two apps (as two server processes would be) on one database, joined by Redis."""
+    with ExitStack() as stack:
+        urls = []
+        for _ in range(2):
+            app = make_app(postgres_url)
+            hub = app.extensions["tidemark"].hub
+            hub.inner.close()
+            from server.fanout import RedisHub
+
+            try:
+                hub.inner = RedisHub(REDIS_URL)
+                hub.inner._redis.ping()
+            except Exception as error:
+                pytest.fail(f"Redis at {REDIS_URL} is not reachable: {error}")
+            stack.callback(hub.inner.close)
+            stack.callback(app.extensions["tidemark"].db.dispose)
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+            stack.callback(server.server_close)
+            stack.callback(server.shutdown)
+            urls.append((app, f"ws://127.0.0.1:{server.port}/api/ws"))
+        yield urls, stack
+
+
+@pytest.mark.postgres
+def test_an_event_crosses_processes_through_redis(two_processes):
+    (first_app, _), (_, second_ws) = two_processes[0]
+    stack = two_processes[1]
+    client = first_app.test_client()
+    alice, bob = register(client), register(client)
+    ws = stack.enter_context(connect(second_ws, open_timeout=5))
+    ws.send(json.dumps({"type": "auth", "token": bob.token}))
+    assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+    sent = alice.send("across", to=bob.user_id)  # written through the first process
+    event = json.loads(ws.recv(timeout=5))
+    EVENT_ADAPTER.validate_python(event)
+    assert event["message"]["serverMsgID"] == sent["message"]["serverMsgID"]
+
+
+def test_the_default_hub_is_in_process(tmp_path):
+    from server.fanout import LocalHub
+
+    app = make_app(f"sqlite:///{tmp_path}/db.sqlite")
+    assert isinstance(app.extensions["tidemark"].hub.inner, LocalHub)
+    app.extensions["tidemark"].db.dispose()
