@@ -25,6 +25,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
@@ -65,9 +66,10 @@ def run(*cmd: str | Path) -> None:
 def check_environment() -> Path:
     """Check the interpreter, the Python tools and node_modules; return the pyodide CLI."""
     if sys.version_info[:2] != PYTHON_VERSION:
+        wanted = ".".join(map(str, PYTHON_VERSION))
         raise BuildError(
-            f"run with Python {'.'.join(map(str, PYTHON_VERSION))} (this is {sys.version.split()[0]}):"
-            " the SDK's bytecode must match Pyodide's Python; use .venv/bin/python"
+            f"run with Python {wanted} (this is {sys.version.split()[0]}): the SDK's bytecode"
+            " must match Pyodide's Python; use .venv/bin/python"
         )
     for module in ("build", "pkginfo"):
         if importlib.util.find_spec(module) is None:
@@ -133,13 +135,13 @@ def copy_vendor(target: Path) -> None:
 def verify_sdk_in_lock(pyodide_dir: Path) -> Path:
     """Check the lock lists the SDK wheel with the right sha256 and that it holds bytecode only."""
     lock = json.loads((pyodide_dir / LOCK_NAME).read_text(encoding="utf-8"))
-    python = lock["info"]["python"]
+    python: str = lock["info"]["python"]
     if tuple(map(int, python.split(".")[:2])) != PYTHON_VERSION:
         raise BuildError(f"Pyodide's Python is {python}, expected {PYTHON_VERSION}")
-    entry = lock["packages"].get(SDK_PACKAGE)
+    entry: dict[str, Any] | None = lock["packages"].get(SDK_PACKAGE)
     if entry is None:
         raise BuildError(f"{LOCK_NAME} has no package {SDK_PACKAGE!r}")
-    wheel = pyodide_dir / entry["file_name"]
+    wheel: Path = pyodide_dir / entry["file_name"]
     expected_name = f"{SDK_MODULE}-*-cp{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}-none-any.whl"
     if wheel.parent != pyodide_dir or not wheel.match(expected_name):
         raise BuildError(f"lock file_name {entry['file_name']!r} is not {expected_name}")
