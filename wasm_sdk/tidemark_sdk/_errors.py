@@ -1,0 +1,197 @@
+"""The SDK's exceptions: the server's error codes, plus a few of the client's own.
+
+Every failure an SDK call reports is an :class:`SdkError` with the OpenIM-style pair
+``(err_code, err_msg)``; the browser facade turns it into ``{errCode, errMsg}``. Server
+codes (1xxx) mirror ``server/errors.py`` and the README table; client codes are 10xxx.
+The hierarchy, so callers can catch a whole family::
+
+    SdkError
+    ├── RequestError              1001-1006: the request itself was refused
+    │   ├── InvalidJsonError            1001
+    │   ├── ValidationFailedError       1002
+    │   ├── BodyTooLargeError           1003
+    │   ├── NotFoundError               1004
+    │   ├── MethodNotAllowedError       1005
+    │   └── RateLimitedError            1006
+    ├── AuthError                 11xx: who you are
+    │   ├── UnauthorizedError           1101  (missing, unknown or revoked token)
+    │   ├── TokenExpiredError           1102
+    │   └── BadCredentialsError         1103
+    ├── UserError                 12xx
+    │   ├── UserExistsError             1201
+    │   └── UserNotFoundError           1202
+    ├── ConversationNotFoundError 1301  (also: not a member)
+    ├── ServerError               1500, and any code this SDK does not know
+    └── ClientError               10xxx: raised by the SDK, not by the server
+        ├── NetworkError               10000  (server unreachable, connection lost)
+        ├── NotLoggedInError           10001
+        ├── AlreadyLoggedInError       10002  (login while logging in or logged in)
+        └── ProtocolError              10003  (the server's answer is not what README says)
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ErrorCode(IntEnum):
+    INVALID_JSON = 1001
+    VALIDATION_FAILED = 1002
+    BODY_TOO_LARGE = 1003
+    NOT_FOUND = 1004
+    METHOD_NOT_ALLOWED = 1005
+    RATE_LIMITED = 1006
+    UNAUTHORIZED = 1101
+    TOKEN_EXPIRED = 1102
+    BAD_CREDENTIALS = 1103
+    USER_EXISTS = 1201
+    USER_NOT_FOUND = 1202
+    CONVERSATION_NOT_FOUND = 1301
+    INTERNAL = 1500
+    # The client's own codes, never sent by the server.
+    NETWORK_ERROR = 10000
+    NOT_LOGGED_IN = 10001
+    ALREADY_LOGGED_IN = 10002
+    PROTOCOL_ERROR = 10003
+
+
+class SdkError(Exception):
+    """Base class: every SDK failure carries an error code and a message."""
+
+    code: int = ErrorCode.INTERNAL
+
+    def __init__(self, err_msg: str, err_code: int | None = None) -> None:
+        super().__init__(err_msg)
+        self.err_code = int(self.code if err_code is None else err_code)
+        self.err_msg = err_msg
+
+    def to_json(self) -> dict[str, Any]:
+        """The OpenIM shape the browser facade rejects with."""
+        return {"errCode": self.err_code, "errMsg": self.err_msg}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.err_msg!r}, err_code={self.err_code})"
+
+
+class RequestError(SdkError):
+    code = ErrorCode.VALIDATION_FAILED
+
+
+class InvalidJsonError(RequestError):
+    code = ErrorCode.INVALID_JSON
+
+
+class ValidationFailedError(RequestError):
+    code = ErrorCode.VALIDATION_FAILED
+
+
+class BodyTooLargeError(RequestError):
+    code = ErrorCode.BODY_TOO_LARGE
+
+
+class NotFoundError(RequestError):
+    code = ErrorCode.NOT_FOUND
+
+
+class MethodNotAllowedError(RequestError):
+    code = ErrorCode.METHOD_NOT_ALLOWED
+
+
+class RateLimitedError(RequestError):
+    code = ErrorCode.RATE_LIMITED
+
+
+class AuthError(SdkError):
+    code = ErrorCode.UNAUTHORIZED
+
+
+class UnauthorizedError(AuthError):
+    code = ErrorCode.UNAUTHORIZED
+
+
+class TokenExpiredError(AuthError):
+    code = ErrorCode.TOKEN_EXPIRED
+
+
+class BadCredentialsError(AuthError):
+    code = ErrorCode.BAD_CREDENTIALS
+
+
+class UserError(SdkError):
+    code = ErrorCode.USER_NOT_FOUND
+
+
+class UserExistsError(UserError):
+    code = ErrorCode.USER_EXISTS
+
+
+class UserNotFoundError(UserError):
+    code = ErrorCode.USER_NOT_FOUND
+
+
+class ConversationNotFoundError(SdkError):
+    code = ErrorCode.CONVERSATION_NOT_FOUND
+
+
+class ServerError(SdkError):
+    code = ErrorCode.INTERNAL
+
+
+class ClientError(SdkError):
+    code = ErrorCode.PROTOCOL_ERROR
+
+
+class NetworkError(ClientError):
+    code = ErrorCode.NETWORK_ERROR
+
+
+class NotLoggedInError(ClientError):
+    code = ErrorCode.NOT_LOGGED_IN
+
+
+class AlreadyLoggedInError(ClientError):
+    code = ErrorCode.ALREADY_LOGGED_IN
+
+
+class ProtocolError(ClientError):
+    code = ErrorCode.PROTOCOL_ERROR
+
+
+_BY_CODE: dict[int, type[SdkError]] = {
+    int(cls.code): cls
+    for cls in (
+        InvalidJsonError,
+        ValidationFailedError,
+        BodyTooLargeError,
+        NotFoundError,
+        MethodNotAllowedError,
+        RateLimitedError,
+        UnauthorizedError,
+        TokenExpiredError,
+        BadCredentialsError,
+        UserExistsError,
+        UserNotFoundError,
+        ConversationNotFoundError,
+        ServerError,
+        NetworkError,
+        NotLoggedInError,
+        AlreadyLoggedInError,
+        ProtocolError,
+    )
+}
+
+
+def error_from_code(err_code: int, err_msg: str) -> SdkError:
+    """The exception for a code; unknown codes become a :class:`ServerError` keeping it."""
+    return _BY_CODE.get(err_code, ServerError)(err_msg, err_code)
+
+
+def error_from_response(status: int, payload: Any) -> SdkError:
+    """Map a failed HTTP answer (``{"errCode", "errMsg", "error"}``) to an exception.
+
+    Transports call this, so every transport reports server errors the same way.
+    """
+    if isinstance(payload, dict) and isinstance(payload.get("errCode"), int):
+        return error_from_code(payload["errCode"], str(payload.get("errMsg", "")))
+    return ServerError(f"HTTP {status} without an error body", ErrorCode.INTERNAL)

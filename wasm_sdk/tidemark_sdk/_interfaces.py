@@ -1,0 +1,128 @@
+"""The two things the sans-I/O core is given: a :class:`Store` and a :class:`Transport`.
+
+The core (``_client.py``) never does I/O itself; it awaits these methods. Implementations:
+``MemoryStore``, ``SqliteStore`` and ``HttpTransport`` here (CPython), and a browser one
+(IndexedDB, ``fetch``, ``WebSocket``) in the web build.
+
+Every method is a coroutine so that one interface fits both worlds: a browser
+implementation awaits one JS Promise per call. Each :class:`Store` method is meant to be
+ONE storage transaction — in IndexedDB, one JS helper that opens a transaction, does every
+request of it and resolves one Promise. Never await Python code between two requests of
+one transaction: IndexedDB auto-commits a transaction as soon as it is idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from tidemark_sdk._models import Applied, CacheMeta, Conversation, Message, Session
+
+
+class Store(Protocol):
+    """The client's cache: a copy of server-confirmed state (rules 1, 5, 10).
+
+    Holds one :class:`CacheMeta`, conversation records keyed by ``conversationID``,
+    messages keyed by ``(conversationID, seq)``, and — apart from the cache, surviving
+    :meth:`reset` — the saved :class:`Session`. Returned values must be fresh copies:
+    the caller may hand them to the page, which may modify them.
+    """
+
+    async def load(self) -> CacheMeta | None:
+        """The cache's meta, or None when there is no cache yet."""
+        ...
+
+    async def reset(
+        self, meta: CacheMeta, conversations: Sequence[Conversation], messages: Sequence[Message]
+    ) -> None:
+        """One transaction: drop every conversation and message, then store exactly these.
+
+        Used for a full snapshot (rule 5) and to start an empty cache for another user.
+        """
+        ...
+
+    async def apply(
+        self,
+        version: int | None,
+        conversations: Sequence[Conversation],
+        messages: Sequence[Message],
+    ) -> Applied:
+        """One transaction, version-guarded (rules 6 and 10):
+
+        - each conversation record is stored only if no record with its
+          ``conversationID`` exists or the stored one has a smaller ``version``;
+        - each message is stored only if ``(conversationID, seq)`` is not stored yet
+          (messages are immutable);
+        - if ``version`` is not None, ``meta.version`` becomes ``max(stored, version)``:
+          it never goes down.
+
+        Returns ``{"version": meta.version after the transaction, "changes": [{"old",
+        "new"} for every record stored, old None if it is new], "messages": [the
+        messages newly stored]}``.
+        """
+        ...
+
+    async def conversations(self) -> list[Conversation]:
+        """Every cached conversation record, in any order."""
+        ...
+
+    async def messages(
+        self, conversation_id: str, before_seq: int | None, count: int
+    ) -> list[Message]:
+        """Up to ``count`` cached messages of a conversation with ``seq < before_seq``
+        (no bound if None), the highest such seqs, returned oldest first."""
+        ...
+
+    async def load_session(self) -> Session | None:
+        """The saved login, or None."""
+        ...
+
+    async def save_session(self, session: Session | None) -> None:
+        """Save the login (None: forget it). Independent of the cache."""
+        ...
+
+
+class Connection(Protocol):
+    """An open WebSocket to ``/api/ws`` carrying JSON objects, one per text frame."""
+
+    async def send(self, frame: Mapping[str, Any]) -> None:
+        """Send one frame; raise ``NetworkError`` if the connection is closed."""
+        ...
+
+    async def receive(self) -> dict[str, Any]:
+        """The next frame, in order; raise ``NetworkError`` once the connection is closed
+        (also for every later call), ``ProtocolError`` for a frame that is not a JSON
+        object."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice or after the server closed it."""
+        ...
+
+
+class Transport(Protocol):
+    """HTTP requests and the WebSocket, to one server."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """Send a request and return the JSON object answered.
+
+        ``path`` starts with ``/api/`` and includes any query string (already encoded);
+        ``body`` is sent as JSON; ``token`` as ``Authorization: Bearer <token>``.
+        A non-2xx answer raises ``error_from_response(status, json)``; a request that
+        gets no answer raises ``NetworkError``; an answer that is not a JSON object
+        raises ``ProtocolError``.
+        """
+        ...
+
+    async def connect(self) -> Connection:
+        """Open the WebSocket at ``/api/ws``; raise ``NetworkError`` if it fails.
+
+        Authentication is the core's business: it sends the ``auth`` frame itself.
+        """
+        ...

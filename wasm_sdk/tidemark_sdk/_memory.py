@@ -1,0 +1,75 @@
+"""A :class:`~tidemark_sdk.Store` in memory: for tests, bots and load generators."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from tidemark_sdk._models import Applied, CacheMeta, Change, Conversation, Message, Session
+
+
+class MemoryStore:
+    """Every method runs without awaiting, so each is one atomic step, like a transaction.
+
+    Values are deep-copied in and out: callers must not be able to edit the cache.
+    """
+
+    def __init__(self) -> None:
+        self._meta: CacheMeta | None = None
+        self._conversations: dict[str, Conversation] = {}
+        self._messages: dict[tuple[str, int], Message] = {}
+        self._session: Session | None = None
+
+    async def load(self) -> CacheMeta | None:
+        return copy.deepcopy(self._meta)
+
+    async def reset(
+        self, meta: CacheMeta, conversations: Sequence[Conversation], messages: Sequence[Message]
+    ) -> None:
+        self._meta = copy.deepcopy(meta)
+        self._conversations = {c["conversationID"]: copy.deepcopy(c) for c in conversations}
+        self._messages = {(m["conversationID"], m["seq"]): copy.deepcopy(m) for m in messages}
+
+    async def apply(
+        self,
+        version: int | None,
+        conversations: Sequence[Conversation],
+        messages: Sequence[Message],
+    ) -> Applied:
+        if self._meta is None:
+            raise RuntimeError("apply() before reset(): there is no cache")
+        changes: list[Change] = []
+        for record in conversations:
+            old = self._conversations.get(record["conversationID"])
+            if old is None or old["version"] < record["version"]:
+                self._conversations[record["conversationID"]] = copy.deepcopy(record)
+                changes.append(Change(old=copy.deepcopy(old), new=copy.deepcopy(record)))
+        stored: list[Message] = []
+        for message in messages:
+            key = (message["conversationID"], message["seq"])
+            if key not in self._messages:
+                self._messages[key] = copy.deepcopy(message)
+                stored.append(copy.deepcopy(message))
+        if version is not None:
+            self._meta["version"] = max(self._meta["version"], version)
+        return Applied(version=self._meta["version"], changes=changes, messages=stored)
+
+    async def conversations(self) -> list[Conversation]:
+        return copy.deepcopy(list(self._conversations.values()))
+
+    async def messages(
+        self, conversation_id: str, before_seq: int | None, count: int
+    ) -> list[Message]:
+        seqs = sorted(
+            seq
+            for cid, seq in self._messages
+            if cid == conversation_id and (before_seq is None or seq < before_seq)
+        )
+        chosen = seqs[-count:] if count > 0 else []
+        return [copy.deepcopy(self._messages[(conversation_id, seq)]) for seq in chosen]
+
+    async def load_session(self) -> Session | None:
+        return copy.deepcopy(self._session)
+
+    async def save_session(self, session: Session | None) -> None:
+        self._session = copy.deepcopy(session)

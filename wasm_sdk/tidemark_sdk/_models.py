@@ -1,0 +1,104 @@
+"""The data the SDK stores and hands out: plain dicts with OpenIM's field names.
+
+They are ``TypedDict`` s rather than classes because they cross two boundaries as they
+are: JSON from the server, and JS objects to IndexedDB and the page (STYLE.md point 9).
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+#: Bump when the cached records change shape: a cache with another schema is dropped.
+CACHE_SCHEMA = 1
+
+SINGLE_CHAT = 1
+GROUP_CHAT = 3
+
+
+class TextElem(TypedDict):
+    content: str
+
+
+class Message(TypedDict):
+    serverMsgID: str
+    clientMsgID: str
+    conversationID: str
+    seq: int
+    sendID: str
+    recvID: str
+    groupID: str
+    sessionType: int
+    contentType: int
+    textElem: TextElem
+    sendTime: int
+
+
+class Conversation(TypedDict):
+    conversationID: str
+    conversationType: int
+    userID: str
+    groupID: str
+    showName: str
+    unreadCount: int
+    hasReadSeq: int
+    maxSeq: int
+    peerHasReadSeq: int
+    latestMsg: Message | None
+    latestMsgSendTime: int
+    version: int
+
+
+class CacheMeta(TypedDict):
+    """Whose cache this is and how far it is synced: (epoch, version) of rule 5."""
+
+    userID: str
+    epoch: str  # "" until the first sync: the next sync is then a full snapshot
+    version: int
+    schema: int
+
+
+class Session(TypedDict):
+    """A login kept across reloads."""
+
+    userID: str
+    nickname: str
+    token: str
+    expiresAt: int
+
+
+class Change(TypedDict):
+    """A conversation record the store actually replaced: ``old`` is None when new."""
+
+    old: Conversation | None
+    new: Conversation
+
+
+class Applied(TypedDict):
+    """What :meth:`Store.apply` did: the stored version, the records it replaced and
+    the messages it stored (those it did not have yet)."""
+
+    version: int
+    changes: list[Change]
+    messages: list[Message]
+
+
+class Receipt(TypedDict):
+    """OnRecvC2CReadReceipt's items: the peer ``userID`` read up to ``hasReadSeq``."""
+
+    conversationID: str
+    userID: str
+    hasReadSeq: int
+
+
+def unread(conversation: Conversation) -> int:
+    """Rule 2's one definition, the same as the server's."""
+    return max(0, conversation["maxSeq"] - conversation["hasReadSeq"])
+
+
+def single_conversation_id(a: str, b: str) -> str:
+    first, second = sorted((a, b))
+    return f"si_{first}_{second}"
+
+
+def group_conversation_id(group_id: str) -> str:
+    return f"sg_{group_id}"

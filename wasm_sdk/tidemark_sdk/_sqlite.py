@@ -1,0 +1,170 @@
+"""A :class:`~tidemark_sdk.Store` in an SQLite file (stdlib ``sqlite3``), for CPython.
+
+Each method is one transaction; the version guard of rule 10 is in the SQL itself, so
+two clients sharing one file (like two browser tabs sharing IndexedDB) cannot regress
+each other. Calls are synchronous: they are short, local, and keep this free of threads.
+Records are kept as JSON, so the stored shape is exactly what the server sent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from os import PathLike
+from typing import Any, cast
+
+from tidemark_sdk._models import (
+    CACHE_SCHEMA,
+    Applied,
+    CacheMeta,
+    Change,
+    Conversation,
+    Message,
+    Session,
+)
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    user_id TEXT NOT NULL, epoch TEXT NOT NULL, version INTEGER NOT NULL, schema INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    conversation_id TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);
+CREATE TABLE IF NOT EXISTS session (
+    id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL
+);
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: str | PathLike[str]) -> None:
+        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE, which
+        # takes the write lock up front so the read-compare-write of apply() is atomic.
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        with self._transaction():
+            # The file's layout is versioned by user_version: another layout is dropped,
+            # the session with it (its table may have changed too).
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != CACHE_SCHEMA:
+                for table in ("meta", "conversations", "messages", "session"):
+                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
+                self._db.execute(f"PRAGMA user_version = {CACHE_SCHEMA:d}")
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    async def load(self) -> CacheMeta | None:
+        row = self._db.execute("SELECT user_id, epoch, version, schema FROM meta").fetchone()
+        if row is None:
+            return None
+        return CacheMeta(userID=row[0], epoch=row[1], version=row[2], schema=row[3])
+
+    async def reset(
+        self, meta: CacheMeta, conversations: Sequence[Conversation], messages: Sequence[Message]
+    ) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM conversations")
+            db.execute("DELETE FROM messages")
+            db.execute(
+                "INSERT OR REPLACE INTO meta (id, user_id, epoch, version, schema)"
+                " VALUES (1, ?, ?, ?, ?)",
+                (meta["userID"], meta["epoch"], meta["version"], meta["schema"]),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?)",
+                [(c["conversationID"], c["version"], _dump(c)) for c in conversations],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?)",
+                [(m["conversationID"], m["seq"], _dump(m)) for m in messages],
+            )
+
+    async def apply(
+        self,
+        version: int | None,
+        conversations: Sequence[Conversation],
+        messages: Sequence[Message],
+    ) -> Applied:
+        changes: list[Change] = []
+        stored: list[Message] = []
+        with self._transaction() as db:
+            for record in conversations:
+                old = db.execute(
+                    "SELECT record FROM conversations WHERE conversation_id = ?",
+                    (record["conversationID"],),
+                ).fetchone()
+                # The guard is the WHERE clause: an older or equal version changes nothing.
+                cursor = db.execute(
+                    "INSERT INTO conversations VALUES (?, ?, ?)"
+                    " ON CONFLICT (conversation_id) DO UPDATE"
+                    " SET version = excluded.version, record = excluded.record"
+                    " WHERE excluded.version > conversations.version",
+                    (record["conversationID"], record["version"], _dump(record)),
+                )
+                if cursor.rowcount == 1:
+                    previous = None if old is None else cast(Conversation, json.loads(old[0]))
+                    changes.append(Change(old=previous, new=_copy(record)))
+            for message in messages:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO messages VALUES (?, ?, ?)",
+                    (message["conversationID"], message["seq"], _dump(message)),
+                )
+                if cursor.rowcount == 1:
+                    stored.append(_copy(message))
+            if version is not None:
+                db.execute("UPDATE meta SET version = MAX(version, ?)", (version,))
+            row = db.execute("SELECT version FROM meta").fetchone()
+            if row is None:
+                raise RuntimeError("apply() before reset(): there is no cache")
+        return Applied(version=row[0], changes=changes, messages=stored)
+
+    async def conversations(self) -> list[Conversation]:
+        rows = self._db.execute("SELECT record FROM conversations").fetchall()
+        return [cast(Conversation, json.loads(row[0])) for row in rows]
+
+    async def messages(
+        self, conversation_id: str, before_seq: int | None, count: int
+    ) -> list[Message]:
+        rows = self._db.execute(
+            "SELECT record FROM messages WHERE conversation_id = ? AND seq < ?"
+            " ORDER BY seq DESC LIMIT ?",
+            (conversation_id, 2**63 - 1 if before_seq is None else before_seq, max(0, count)),
+        ).fetchall()
+        return [cast(Message, json.loads(row[0])) for row in reversed(rows)]
+
+    async def load_session(self) -> Session | None:
+        row = self._db.execute("SELECT record FROM session").fetchone()
+        return None if row is None else cast(Session, json.loads(row[0]))
+
+    async def save_session(self, session: Session | None) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM session")
+            if session is not None:
+                db.execute("INSERT INTO session VALUES (1, ?)", (_dump(session),))
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _copy[T](value: T) -> T:
+    return cast(T, json.loads(_dump(value)))
