@@ -77,9 +77,8 @@ def check_environment() -> Path:
     cli = Path(sys.executable).parent / "pyodide"
     if not cli.is_file():
         raise BuildError(f"{cli} missing (pyodide-build): .venv/bin/pip install -e '.[dev]'")
-    for needed in [f"pyodide/{name}" for name in (*PYODIDE_CORE_FILES, LOCK_NAME)] + list(
-        VENDOR_FILES.values()
-    ):
+    core = [f"pyodide/{name}" for name in (*PYODIDE_CORE_FILES, LOCK_NAME)]
+    for needed in [*core, *VENDOR_FILES.values()]:
         if not (NODE_MODULES / needed).is_file():
             raise BuildError(f"node_modules/{needed} missing: run `npm ci`")
     return cli
