@@ -1,0 +1,1 @@
+"""Tidemark benchmarks: run with ``.venv/bin/python -m benchmarks`` (see README)."""

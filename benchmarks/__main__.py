@@ -1,0 +1,101 @@
+"""Run the benchmarks: ``.venv/bin/python -m benchmarks [--tiny] [--only B4,B5]``.
+
+Prints one table and writes ``benchmarks/results/results.json`` plus PNG plots. ``--tiny``
+is the smoke size CI runs; figures worth quoting come from the default (full) size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import b4_sync, b5_unread, plots
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _b4(args: argparse.Namespace) -> Any:
+    return b4_sync.run(args.tiny)
+
+
+def _b5(args: argparse.Namespace) -> Any:
+    return b5_unread.run(args.tiny, args.postgres_url)
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {"B4": _b4, "B5": _b5}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (CI)")
+    parser.add_argument("--only", help="comma-separated subset, e.g. B4,B5")
+    parser.add_argument("--postgres-url", help="also run B5 on this PostgreSQL database")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    chosen = args.only.upper().split(",") if args.only else list(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmarks {sorted(unknown)}; known: {sorted(BENCHMARKS)}")
+
+    results: dict[str, Any] = {
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
+        "size": "tiny" if args.tiny else "full",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    for name in chosen:
+        print(f"== {name} …", flush=True)
+        results[name] = BENCHMARKS[name](args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    plots.write(results, args.out)
+    print(table(results))
+    print(f"\nwrote {args.out / 'results.json'}")
+    return 0
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("bench", "case", "median", "p90", "p99", "runs", "notes")]
+    if "B4" in results:
+        r = results["B4"]
+        for case in ("full", "catchup"):
+            s = r[f"{case}_ms"]
+            rows.append(
+                (
+                    "B4",
+                    f"{case} sync, {r['conversations']} convs",
+                    f"{s['median']:.1f} ms",
+                    f"{s['p90']:.1f} ms",
+                    f"{s['p99']:.1f} ms",
+                    str(s["runs"]),
+                    f"{r[f'{case}_bytes']:,} bytes",
+                )
+            )
+        rows.append(
+            ("B4", "catch-up / full bytes", f"{r['bytes_ratio']:.2%}", "", "", "", "target ≤ 5%")
+        )
+    for r in results.get("B5", []):
+        rows.append(
+            (
+                "B5",
+                f"{r['engine']} {r['conversations']:,} convs {r['messages']:,} msgs",
+                f"{r['median_ms']:.2f} ms",
+                f"{r['p90_ms']:.2f} ms",
+                f"{r['p99_ms']:.2f} ms",
+                str(r["runs"]),
+                "target ≤ 5 ms at 10,000 convs",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
