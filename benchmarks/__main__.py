@@ -15,9 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import b4_sync, b5_unread, plots
+from benchmarks import b3_throughput, b4_sync, b5_unread, plots
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _b3(args: argparse.Namespace) -> Any:
+    return b3_throughput.run(args.tiny, args.postgres_url)
 
 
 def _b4(args: argparse.Namespace) -> Any:
@@ -28,14 +32,14 @@ def _b5(args: argparse.Namespace) -> Any:
     return b5_unread.run(args.tiny, args.postgres_url)
 
 
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {"B4": _b4, "B5": _b5}
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {"B3": _b3, "B4": _b4, "B5": _b5}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (CI)")
     parser.add_argument("--only", help="comma-separated subset, e.g. B4,B5")
-    parser.add_argument("--postgres-url", help="also run B5 on this PostgreSQL database")
+    parser.add_argument("--postgres-url", help="also run B3 and B5 on this PostgreSQL database")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     chosen = args.only.upper().split(",") if args.only else list(BENCHMARKS)
@@ -61,6 +65,34 @@ def main(argv: list[str] | None = None) -> int:
 
 def table(results: dict[str, Any]) -> str:
     rows = [("bench", "case", "median", "p90", "p99", "runs", "notes")]
+    for r in results.get("B3", []):
+        d = r["delivery_ms"] or {"median": float("nan"), "p90": float("nan"), "p99": float("nan")}
+        label = f"{r['engine']}, {r['clients']} clients"
+        rows.append(
+            (
+                "B3",
+                f"sends/s, {label}",
+                f"{r['sends_per_s']:.0f}",
+                "",
+                "",
+                "",
+                f"cpu {r['server_cpu_cores']:.2f} cores, peak {r['server_peak_rss_mb']:.0f} MB",
+            )
+        )
+        rows.append(
+            ("B3", f"mark-reads/s, {label}", f"{r['mark_reads_per_s']:.0f}", "", "", "", "")
+        )
+        rows.append(
+            (
+                "B3",
+                f"delivery, {label}",
+                f"{d['median']:.1f} ms",
+                f"{d['p90']:.1f} ms",
+                f"{d['p99']:.1f} ms",
+                str(r["delivered"]),
+                f"of {r['sent']} sent",
+            )
+        )
     if "B4" in results:
         r = results["B4"]
         for case in ("full", "catchup"):

@@ -1,0 +1,156 @@
+"""B3: server throughput with many connected WebSocket clients.
+
+The load generator is the CPython SDK: every simulated user is a ``TidemarkClient``
+(own cache, own WebSocket, the same code the browser runs), sharing one HTTP pool.
+Clients are paired; a send goes from a client to its partner, and its delivery latency
+runs from the moment the send starts to the partner's ``OnRecvNewMessages``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tidemark_sdk import HttpTransport, MemoryStore, TidemarkClient
+
+from benchmarks._util import summary
+from tests.serving import ServerProcess
+
+PASSWORD = "benchmark pw"
+
+
+def run(tiny: bool, postgres_url: str | None) -> list[dict[str, Any]]:
+    clients, seconds, concurrency = (20, 2.0, 8) if tiny else (1000, 10.0, 64)
+    results = []
+    engines = [("sqlite", None)] + ([("postgres", postgres_url)] if postgres_url else [])
+    for engine, url in engines:
+        with tempfile.TemporaryDirectory() as folder:
+            database_url = url or f"sqlite:///{Path(folder) / 'b3.db'}"
+            server = ServerProcess(database_url, Path(folder) / "server.log").start()
+            try:
+                result = asyncio.run(_measure(server, clients, seconds, concurrency))
+            finally:
+                server.stop()
+        results.append({"engine": engine, **result})
+    return results
+
+
+async def _measure(
+    server: ServerProcess, count: int, seconds: float, concurrency: int
+) -> dict[str, Any]:
+    assert server.process is not None
+    pid = server.process.pid
+    names = [f"u{n:05d}" for n in range(count)]
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        for batch in range(0, count, 50):
+            await asyncio.gather(
+                *(
+                    http.post("/api/users", json={"userID": n, "password": PASSWORD, "nickname": n})
+                    for n in names[batch : batch + 50]
+                )
+            )
+    transport = HttpTransport(server.url, timeout=60)
+    clients = [TidemarkClient(transport, MemoryStore()) for _ in names]
+    arrivals: dict[str, float] = {}
+    online: set[int] = set()
+    for n, client in enumerate(clients):
+        client.on("OnRecvNewMessages", lambda messages: _arrived(messages, arrivals))
+        client.on("OnConnectSuccess", lambda _data, n=n: online.add(n))
+    for batch in range(0, count, 50):
+        await asyncio.gather(
+            *(
+                c.login(n, PASSWORD)
+                for c, n in zip(clients[batch : batch + 50], names[batch : batch + 50], strict=True)
+            )
+        )
+    connected = await _wait_for(lambda: len(online) == count, 120)
+    cpu_before, wall_before = _cpu_seconds(pid), time.perf_counter()
+
+    started: dict[str, float] = {}
+
+    async def send_one() -> None:
+        i = random.randrange(count)
+        sender, partner = clients[i], names[i ^ 1 if (i ^ 1) < count else i - 1]
+        message = await sender.create_text_message("benchmark")
+        started[message["clientMsgID"]] = time.perf_counter()
+        await sender.send_message(message, recv_id=partner)
+
+    sends, send_elapsed = await _closed_loop(send_one, seconds, concurrency)
+    await asyncio.sleep(1.0)  # let the last deliveries land
+    latencies = [(arrivals[cid] - t0) * 1000 for cid, t0 in started.items() if cid in arrivals]
+
+    async def read_one() -> None:
+        i = random.randrange(count)
+        partner = names[i ^ 1 if (i ^ 1) < count else i - 1]
+        await clients[i].mark_conversation_message_as_read(
+            f"si_{'_'.join(sorted((names[i], partner)))}"
+        )
+
+    reads, read_elapsed = await _closed_loop(read_one, seconds / 2, concurrency)
+    cpu = (_cpu_seconds(pid) - cpu_before) / (time.perf_counter() - wall_before)
+    peak_mb = _peak_rss_mb(pid)
+    for client in clients:
+        await client.logout()
+    await transport.aclose()
+    return {
+        "clients": count,
+        "all_connected": connected,
+        "online": len(online),
+        "concurrency": concurrency,
+        "sends_per_s": sends / send_elapsed,
+        "mark_reads_per_s": reads / read_elapsed,
+        "delivered": len(latencies),
+        "sent": len(started),
+        "delivery_ms": summary(latencies) if latencies else None,
+        "server_cpu_cores": cpu,
+        "server_peak_rss_mb": peak_mb,
+        "latencies_ms": sorted(latencies),
+    }
+
+
+def _arrived(messages: list[dict[str, Any]], arrivals: dict[str, float]) -> None:
+    now = time.perf_counter()
+    for message in messages:
+        arrivals.setdefault(message["clientMsgID"], now)
+
+
+async def _closed_loop(action: Any, seconds: float, concurrency: int) -> tuple[int, float]:
+    done = 0
+    deadline = time.perf_counter() + seconds
+    start = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await action()
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done, time.perf_counter() - start
+
+
+async def _wait_for(condition: Any, timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
