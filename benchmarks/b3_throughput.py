@@ -74,12 +74,15 @@ async def _measure(
 
     started: dict[str, float] = {}
 
+    def partner(i: int) -> str:
+        return names[i ^ 1 if (i ^ 1) < count else i - 1]
+
     async def send_one() -> None:
         i = random.randrange(count)
-        sender, partner = clients[i], names[i ^ 1 if (i ^ 1) < count else i - 1]
+        sender = clients[i]
         message = await sender.create_text_message("benchmark")
         started[message["clientMsgID"]] = time.perf_counter()
-        await sender.send_message(message, recv_id=partner)
+        await sender.send_message(message, recv_id=partner(i))
 
     sends, send_elapsed = await _closed_loop(send_one, seconds, concurrency)
     await asyncio.sleep(1.0)  # let the last deliveries land
