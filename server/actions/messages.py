@@ -61,8 +61,9 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
             if member != user.user_id and conversation_id.startswith("si_"):
                 read_state.advance_peer_read(tx.conn, member, conversation_id, seq)
         conversation_store.stamp_members(tx.conn, conversation_id, member_ids)
-        (message,) = message_store.history(tx.conn, conversation_id, seq + 1, 1)
         states = {m: user_state(tx.conn, db.epoch, m, [conversation_id]) for m in member_ids}
+        # The new message is the conversation's latest: the records already carry it.
+        message = states[user.user_id]["conversations"][0]["latestMsg"]
         pushed = [(m, events.message_new(s, message)) for m, s in states.items()]
         tx.on_commit(lambda: hub.publish(pushed))
     return {"message": message, "state": states[user.user_id]}
