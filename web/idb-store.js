@@ -1,0 +1,227 @@
+// The IndexedDB side of the SDK's Store (wasm_sdk/tidemark_sdk/_interfaces.py), used by
+// IndexedDBStore in wasm_sdk/tidemark_sdk/_browser.py.
+//
+// Each exported store function does ONE whole transaction and returns ONE Promise. The
+// reason: IndexedDB commits a transaction as soon as it has no pending request at the
+// end of a task, so Python code awaited between two requests (a trip through Pyodide's
+// event loop) would let it commit half-done. Inside a function only IndexedDB requests
+// are awaited, which keeps the transaction alive (the `idb` library's promises resolve
+// in microtasks).
+//
+// Layout (one browser profile, shared by every tab):
+//   database "<prefix>"                  the saved login, shared by all users
+//     session        key "current" -> Session {userID, nickname, token, expiresAt}
+//   database "<prefix>-cache-<userID>"   one cache per user (user IDs are [a-z0-9.-])
+//     meta           key "meta"    -> CacheMeta {userID, epoch, version, schema}
+//     conversations  keyPath "conversationID" -> Conversation (with its `version`)
+//     messages       keyPath ["conversationID", "seq"] -> Message
+// One cache database per user, so two tabs logged in as two users never write into
+// each other's cache; the session database is shared, like a cookie: the last login wins
+// on the next reload. <prefix> is "tidemark" unless configure() says otherwise.
+//
+// Two tabs write at once: readwrite transactions on the same stores run one after the
+// other, and apply() compares versions inside its transaction, so the read-compare-write
+// is atomic and an older record can never overwrite a newer one (DESIGN.md rule 10).
+//
+// Values in and out are plain JSON-shaped objects; failures reject with the IndexedDB
+// error (the Python side turns it into an SDK error).
+
+const LAYOUT_VERSION = 1; // IndexedDB schema of both databases; bump to rebuild them
+const SESSION_KEY = "current";
+const META_KEY = "meta";
+
+let openDB = null;
+let prefix = "tidemark";
+const handles = new Map(); // database name -> Promise<IDBPDatabase>
+
+/** Give the module the `idb` library's openDB (loaded from a versioned asset URL that a
+ *  static import here could not know: module workers have no import maps), and
+ *  optionally a database name prefix (tests). */
+export function configure(options) {
+  openDB = options.openDB;
+  if (options.prefix) prefix = options.prefix;
+  handles.clear();
+}
+
+function upgrade(db, stores) {
+  // Cached data only: a new layout rebuilds the stores instead of migrating them.
+  for (const name of Array.from(db.objectStoreNames)) db.deleteObjectStore(name);
+  for (const [name, options] of Object.entries(stores)) db.createObjectStore(name, options);
+}
+
+function open(name, stores) {
+  if (!openDB) return Promise.reject(new Error("idb-store.js: configure({openDB}) first"));
+  let handle = handles.get(name);
+  if (!handle) {
+    const forget = (db) => {
+      if (handles.get(name) === handle) handles.delete(name);
+      db?.close();
+    };
+    handle = openDB(name, LAYOUT_VERSION, {
+      upgrade: (db) => upgrade(db, stores),
+      // Another tab wants a newer layout: close ours instead of stalling it (a blocked
+      // upgrade waits forever); our next call reopens and fails loudly if we are stale.
+      blocking: (_current, _blocked, event) => forget(event.target),
+      terminated: () => forget(null),
+    });
+    handle.catch(() => handles.delete(name)); // a failed open is retried next time
+    handles.set(name, handle);
+  }
+  return handle;
+}
+
+function sessionDB() {
+  return open(prefix, { session: {} });
+}
+
+function cacheDB(userID) {
+  if (typeof userID !== "string" || !userID) {
+    return Promise.reject(new Error("idb-store.js: no user for the cache"));
+  }
+  return open(`${prefix}-cache-${userID}`, {
+    meta: {},
+    conversations: { keyPath: "conversationID" },
+    messages: { keyPath: ["conversationID", "seq"] },
+  });
+}
+
+/** Run body(tx, req) in one transaction; resolve with its result once every request
+ *  and the transaction have succeeded. On any failure abort it, so nothing of it is
+ *  written. The body passes each request's promise through req(): an abort rejects every
+ *  pending request, and those rejections must not surface as unhandled. */
+async function transaction(db, stores, mode, body) {
+  const tx = db.transaction(stores, mode);
+  const requests = [];
+  const req = (promise) => {
+    promise.catch(() => {}); // handled below, by Promise.all
+    requests.push(promise);
+    return promise;
+  };
+  try {
+    const result = await body(tx, req);
+    await Promise.all(requests);
+    await tx.done;
+    return result;
+  } catch (error) {
+    tx.done.catch(() => {}); // its rejection is this same failure
+    try {
+      tx.abort();
+    } catch {
+      // already committed or aborted
+    }
+    throw error;
+  }
+}
+
+// -- the Store methods ------------------------------------------------------------------
+
+export async function load(userID) {
+  const db = await cacheDB(userID);
+  return transaction(db, "meta", "readonly", async (tx) => {
+    return (await tx.objectStore("meta").get(META_KEY)) ?? null;
+  });
+}
+
+export async function reset(meta, conversations, messages) {
+  const db = await cacheDB(meta.userID);
+  return transaction(db, ["meta", "conversations", "messages"], "readwrite", (tx, req) => {
+    const conversationStore = tx.objectStore("conversations");
+    const messageStore = tx.objectStore("messages");
+    req(conversationStore.clear());
+    req(messageStore.clear());
+    req(tx.objectStore("meta").put(meta, META_KEY));
+    for (const record of conversations) req(conversationStore.put(record));
+    for (const message of messages) req(messageStore.put(message));
+    return null;
+  });
+}
+
+export async function apply(userID, version, conversations, messages) {
+  const db = await cacheDB(userID);
+  return transaction(db, ["meta", "conversations", "messages"], "readwrite", async (tx, req) => {
+    const metaStore = tx.objectStore("meta");
+    const conversationStore = tx.objectStore("conversations");
+    const messageStore = tx.objectStore("messages");
+    // Read everything first (in parallel), then decide, then write: still one transaction.
+    const [meta, stored, present] = await Promise.all([
+      req(metaStore.get(META_KEY)),
+      Promise.all(conversations.map((r) => req(conversationStore.get(r.conversationID)))),
+      Promise.all(messages.map((m) => req(messageStore.getKey([m.conversationID, m.seq])))),
+    ]);
+    if (!meta) throw new Error("apply() before reset(): there is no cache");
+
+    const changes = [];
+    const current = new Map(); // conversationID -> record, so duplicates in one call compare too
+    conversations.forEach((record, i) => {
+      const id = record.conversationID;
+      const old = current.has(id) ? current.get(id) : stored[i];
+      if (old === undefined || old.version < record.version) {
+        current.set(id, record);
+        changes.push({ old: old ?? null, new: record });
+        req(conversationStore.put(record));
+      }
+    });
+    const added = [];
+    const seen = new Set();
+    messages.forEach((message, i) => {
+      const key = `${message.conversationID}\u0000${message.seq}`;
+      if (present[i] === undefined && !seen.has(key)) {
+        seen.add(key); // messages are immutable: the first copy stays
+        added.push(message);
+        req(messageStore.add(message));
+      }
+    });
+    let newVersion = meta.version;
+    if (version !== null && version !== undefined && version > meta.version) {
+      newVersion = version; // meta.version = max(stored, version): it never goes down
+      req(metaStore.put({ ...meta, version }, META_KEY));
+    }
+    return { version: newVersion, changes, messages: added };
+  });
+}
+
+export async function conversations(userID) {
+  const db = await cacheDB(userID);
+  return transaction(db, "conversations", "readonly", (tx) =>
+    tx.objectStore("conversations").getAll(),
+  );
+}
+
+/** Up to `count` messages of a conversation with seq < beforeSeq (no bound if null), the
+ *  highest such seqs, oldest first. */
+export async function messages(userID, conversationID, beforeSeq, count) {
+  const db = await cacheDB(userID);
+  if (!(count > 0)) return [];
+  const bounded = beforeSeq !== null && beforeSeq !== undefined;
+  const range = IDBKeyRange.bound(
+    [conversationID, -Infinity],
+    [conversationID, bounded ? beforeSeq : Infinity],
+    false,
+    bounded,
+  );
+  return transaction(db, "messages", "readonly", async (tx) => {
+    const found = [];
+    let cursor = await tx.objectStore("messages").openCursor(range, "prev");
+    while (cursor && found.length < count) {
+      found.push(cursor.value);
+      cursor = await cursor.continue();
+    }
+    return found.reverse();
+  });
+}
+
+export async function loadSession() {
+  const db = await sessionDB();
+  return transaction(db, "session", "readonly", async (tx) => {
+    return (await tx.objectStore("session").get(SESSION_KEY)) ?? null;
+  });
+}
+
+export async function saveSession(session) {
+  const db = await sessionDB();
+  return transaction(db, "session", "readwrite", (tx, req) => {
+    const store = tx.objectStore("session");
+    req(session ? store.put(session, SESSION_KEY) : store.delete(SESSION_KEY));
+    return null;
+  });
+}
