@@ -465,7 +465,7 @@ class TidemarkClient:
             epoch, version, full = str(answer["epoch"]), int(answer["version"]), answer["full"]
         except (KeyError, TypeError, ValueError) as error:
             raise ProtocolError(f"bad sync answer: {error!r}") from None
-        latest = [r["latestMsg"] for r in records if r["latestMsg"] is not None]
+        latest = _latest_messages(records, [])
         async with self._apply_lock:
             meta = self._meta
             if meta is None:
@@ -473,9 +473,9 @@ class TidemarkClient:
             if not full:
                 applied = await self._store.apply(version, records, latest)
                 self._advance(meta, applied["version"])
-                # A catch-up never announces what was already read elsewhere.
-                unread_new = [m for m in applied["messages"] if m["seq"] > _has_read(records, m)]
-                await self._announce(applied["changes"], unread_new, receipts=False)
+                # A catch-up announces unread messages only: one read on another device
+                # while we were away is not news (Element's "notified after refresh").
+                await self._announce(applied["changes"], applied["messages"], mine_too=False)
                 return
             # Full snapshot: the server says our cache cannot be patched (new epoch,
             # unknown version, or no cache yet). Replace it wholesale, in one transaction.
@@ -489,7 +489,7 @@ class TidemarkClient:
             changes = [Change(old=before.get(r["conversationID"]), new=r) for r in records]
             # Nothing in a snapshot is announced as a new message; conversations may
             # also have gone, so the total is recounted even without changes.
-            await self._announce(changes, [], receipts=False, recount=True)
+            await self._announce(changes, [], mine_too=False, recount=True)
 
     def _advance(self, meta: CacheMeta, version: int) -> None:
         # Only if nobody logged out or replaced the cache while the store was busy.
@@ -509,7 +509,11 @@ class TidemarkClient:
     async def _apply_state(
         self, state: Any, messages: list[Message], *, live: bool, receipts: bool
     ) -> bool:
-        """Apply absolute state; False if it belongs to another epoch (not applied)."""
+        """Apply absolute state; False if it belongs to another epoch (not applied).
+
+        ``live``: an event, whose new messages are announced; an answer's are not (the
+        caller has them already).
+        """
         try:
             records = [_normalized(r) for r in state["conversations"]]
             epoch, version = str(state["epoch"]), int(state["version"])
@@ -528,11 +532,16 @@ class TidemarkClient:
             # having caused it; that change may be one we have not seen.)
             caused = any(r["version"] == version for r in records)
             gap = version > meta["version"] and not (version == meta["version"] + 1 and caused)
-            applied = await self._store.apply(None if gap else version, records, messages)
-            self._advance(meta, applied["version"])
-            await self._announce(
-                applied["changes"], applied["messages"] if live else [], receipts=receipts
+            # Records' latest messages are stored too: a message that reached the cache
+            # inside a record (say, in a mark-read answer) is not announced when its own
+            # event comes late.
+            applied = await self._store.apply(
+                None if gap else version, records, _latest_messages(records, messages)
             )
+            self._advance(meta, applied["version"])
+            keys = {(m["conversationID"], m["seq"]) for m in messages} if live else set()
+            fresh = [m for m in applied["messages"] if (m["conversationID"], m["seq"]) in keys]
+            await self._announce(applied["changes"], fresh, mine_too=True, receipts=receipts)
         if gap:
             self._schedule_sync()
         return True
@@ -542,11 +551,15 @@ class TidemarkClient:
         changes: list[Change],
         messages: list[Message],
         *,
-        receipts: bool,
+        mine_too: bool,
+        receipts: bool = False,
         recount: bool = False,
     ) -> None:
-        """Emit events for what really changed, after it is stored."""
-        messages = [m for m in messages if m["clientMsgID"] not in self._sending]
+        """Emit events for what really changed, after it is stored.
+
+        ``messages`` are the ones just stored; of those, announced are the unread ones,
+        and (``mine_too``) my own sent from elsewhere — never one this client is sending.
+        """
         created = [c["new"] for c in changes if c["old"] is None]
         changed = [
             c["new"]
@@ -557,12 +570,23 @@ class TidemarkClient:
             self._emit("OnNewConversation", created)
         if changed:
             self._emit("OnConversationChanged", changed)
+        cached = await self._store.conversations() if changes or messages or recount else []
         if messages:
-            self._emit(
-                "OnRecvNewMessages", sorted(messages, key=lambda m: (m["sendTime"], m["seq"]))
-            )
+            me = self._session["userID"] if self._session else ""
+            read = {c["conversationID"]: c["hasReadSeq"] for c in cached}
+            news = [
+                m
+                for m in messages
+                if m["clientMsgID"] not in self._sending
+                and (
+                    m["seq"] > read.get(m["conversationID"], 0) or (mine_too and m["sendID"] == me)
+                )
+            ]
+            if news:
+                news.sort(key=lambda m: (m["sendTime"], m["seq"]))
+                self._emit("OnRecvNewMessages", news)
         if receipts:
-            read = [
+            read_receipts = [
                 Receipt(
                     conversationID=c["new"]["conversationID"],
                     userID=c["new"]["userID"],
@@ -571,10 +595,10 @@ class TidemarkClient:
                 for c in changes
                 if c["new"]["peerHasReadSeq"] > (c["old"]["peerHasReadSeq"] if c["old"] else 0)
             ]
-            if read:
-                self._emit("OnRecvC2CReadReceipt", read)
+            if read_receipts:
+                self._emit("OnRecvC2CReadReceipt", read_receipts)
         if changes or recount:
-            total = _total(await self._store.conversations())
+            total = _total(cached)
             if total != self._total:
                 self._total = total
                 self._emit("OnTotalUnreadMessageCountChanged", total)
@@ -695,11 +719,9 @@ def _visible(record: Conversation) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "version"}
 
 
-def _has_read(records: list[Conversation], message: Message) -> int:
-    for record in records:
-        if record["conversationID"] == message["conversationID"]:
-            return record["hasReadSeq"]
-    return 0
+def _latest_messages(records: list[Conversation], messages: list[Message]) -> list[Message]:
+    latest = [r["latestMsg"] for r in records if r["latestMsg"] is not None]
+    return [*messages, *latest]
 
 
 def _total(records: list[Conversation]) -> int:
