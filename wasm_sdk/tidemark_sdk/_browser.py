@@ -369,16 +369,21 @@ class BrowserSDK:
         self._listener = listener
 
     async def start(self) -> Any:
-        """Log back in from the saved session, if any; resolves after its first sync
-        (rule 9) to ``{errCode: 0, errMsg: "", data: {loginStatus, userID}}``."""
-
-        async def restore(_arg: Any) -> dict[str, Any]:
+        """Log back in from the saved session, if any. Resolves after its first sync (rule
+        9) to ``{errCode: 0, errMsg: "", data: {loginStatus, userID, restoreError}}``;
+        ``restoreError`` is ``{errCode, errMsg}`` if the restore failed, else null."""
+        failure: dict[str, Any] | None = None
+        try:
             await self._client.restore_session()
-            status = await self._client.get_login_status()
-            user = self._store.user_id if status != LoginStatus.LOGGED_OUT else None
-            return {"loginStatus": status, "userID": user or ""}
-
-        return await self._envelope("restoreSession", restore, None)
+        except SdkError as error:
+            failure = error.to_json()
+        except Exception as error:
+            logger.exception("restoring the session failed")
+            failure = SdkError(f"restore: internal error: {error!r}", ErrorCode.INTERNAL).to_json()
+        status = await self._client.get_login_status()
+        user = self._store.user_id if status != LoginStatus.LOGGED_OUT else None
+        data = {"loginStatus": int(status), "userID": user or "", "restoreError": failure}
+        return _to_js({"errCode": 0, "errMsg": "", "data": data})
 
     async def call(self, method: str, arg: Any = None) -> Any:
         handler = self._methods.get(str(method))

@@ -224,6 +224,11 @@ class TidemarkClient:
             with contextlib.suppress(SdkError):
                 await self._transport.request("POST", "/api/auth/logout", None, session["token"])
 
+    async def close(self) -> None:
+        """Stop (connection, syncs) without logging out: the saved session stays, as
+        when a tab closes; :meth:`restore_session` on a new client picks it up."""
+        await self._stop()
+
     async def get_login_status(self) -> int:
         return int(self._status)
 

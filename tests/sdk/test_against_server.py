@@ -1,0 +1,295 @@
+"""The SDK in CPython against the real ``tidemark serve`` (a subprocess on a temp database)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tidemark_sdk import (
+    BadCredentialsError,
+    ConversationNotFoundError,
+    HttpTransport,
+    LoginStatus,
+    SqliteStore,
+    TidemarkClient,
+    UnauthorizedError,
+    UserExistsError,
+    UserNotFoundError,
+    ValidationFailedError,
+)
+
+from tests.sdk.conftest import Recorder, run
+from tests.serving import ServerProcess
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("tidemark")
+    server = ServerProcess(f"sqlite:///{directory}/db.sqlite", directory / "server.log").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+class RecordingTransport(HttpTransport):
+    """The real transport, noting the paths it requested."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.paths: list[str] = []
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        self.paths.append(f"{method} {path}")
+        return await super().request(method, path, body, token)
+
+
+class Session:
+    """Clients against one server, each with its own transport and SQLite cache."""
+
+    def __init__(self, url: str, directory: Path) -> None:
+        self.url = url
+        self.directory = directory
+        self.clients: list[TidemarkClient] = []
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+        self.stores: list[SqliteStore] = []
+
+    def client(self, cache: str) -> tuple[TidemarkClient, RecordingTransport, SqliteStore]:
+        transport = RecordingTransport(self.url)
+        store = SqliteStore(self.directory / f"{cache}.sqlite")
+        client = TidemarkClient(transport, store, backoff_base=0.05, backoff_max=0.5)
+        self.clients.append(client)
+        self.closers.append(transport.aclose)
+        self.stores.append(store)
+        return client, transport, store
+
+    async def user(self, name: str) -> str:
+        user_id = f"{name}-{uuid.uuid4().hex[:8]}"
+        client, _, _ = self.client(f"register-{user_id}")
+        await client.register(user_id, PASSWORD, name.title())
+        return user_id
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+        for close in self.closers:
+            await close()
+        for store in self.stores:
+            store.close()
+
+
+def scenario(url: str, directory: Path, body: Callable[[Session], Awaitable[None]]) -> None:
+    async def main() -> None:
+        session = Session(url, directory)
+        try:
+            await body(session)
+        finally:
+            await session.close()
+
+    run(main())
+
+
+async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait for something that arrives over the WebSocket."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.02)
+
+
+def single(a: str, b: str) -> str:
+    first, second = sorted((a, b))
+    return f"si_{first}_{second}"
+
+
+def test_two_users_send_read_and_see_each_other_live(server_url: str, tmp_path: Path) -> None:
+    async def body(s: Session) -> None:
+        alice_id, bob_id = await s.user("alice"), await s.user("bob")
+        alice, _, _ = s.client("alice")
+        bob, _, _ = s.client("bob")
+        alice_events, bob_events = Recorder(alice), Recorder(bob)
+        await alice.login(alice_id, PASSWORD)
+        await bob.login(bob_id, PASSWORD)
+        assert await alice.get_login_status() == LoginStatus.LOGGED_IN
+        await until(lambda: _has(alice_events, "OnConnectSuccess"))
+        await until(lambda: _has(bob_events, "OnConnectSuccess"))
+
+        sent = await bob.send_message(
+            await bob.create_text_message("hello alice"), recv_id=alice_id
+        )
+        assert sent["seq"] == 1 and sent["textElem"]["content"] == "hello alice"
+        cid = single(alice_id, bob_id)
+        assert sent["conversationID"] == cid
+
+        # Alice hears it over the WebSocket: a new conversation, a new message, a count.
+        await until(lambda: _count(alice, 1))
+        (news,) = alice_events.of("OnRecvNewMessages")
+        assert [m["serverMsgID"] for m in news] == [sent["serverMsgID"]]
+        one = await alice.get_one_conversation(bob_id, 1)
+        assert (one["conversationID"], one["showName"], one["unreadCount"]) == (cid, "Bob", 1)
+        assert "OnRecvNewMessages" not in bob_events.names()  # his own, from this client
+
+        await alice.mark_conversation_message_as_read(cid)
+        assert await alice.get_total_unread_msg_count() == 0
+        assert alice_events.of("OnTotalUnreadMessageCountChanged")[-1] == 0
+        await until(lambda: _has(bob_events, "OnRecvC2CReadReceipt"))
+        (receipt,) = bob_events.of("OnRecvC2CReadReceipt")
+        assert receipt == [{"conversationID": cid, "userID": alice_id, "hasReadSeq": 1}]
+        assert await bob.get_total_unread_msg_count() == 0
+
+        # Marking again still asks the server, and changes nothing.
+        await alice.mark_conversation_message_as_read(cid)
+        assert await alice.get_total_unread_msg_count() == 0
+
+        reply = await alice.send_message(await alice.create_text_message("hi bob"), recv_id=bob_id)
+        await until(lambda: _count(bob, 1))
+        page = await bob.get_advanced_history_message_list(cid, 10, 0)
+        assert [m["seq"] for m in page["messageList"]] == [1, reply["seq"]]
+        assert page["isEnd"] is True and page["lastMinSeq"] == 1
+        listed = await alice.get_all_conversation_list()
+        assert [c["conversationID"] for c in listed] == [cid]
+        assert listed[0]["latestMsg"] is not None
+        assert listed[0]["latestMsg"]["serverMsgID"] == reply["serverMsgID"]
+
+    scenario(server_url, tmp_path, body)
+
+
+def test_groups_and_group_messages(server_url: str, tmp_path: Path) -> None:
+    async def body(s: Session) -> None:
+        alice_id, bob_id, carol_id = (
+            await s.user("alice"),
+            await s.user("bob"),
+            await s.user("carol"),
+        )
+        alice, _, _ = s.client("alice")
+        bob, _, _ = s.client("bob")
+        bob_events = Recorder(bob)
+        await alice.login(alice_id, PASSWORD)
+        await bob.login(bob_id, PASSWORD)
+        await until(lambda: _has(bob_events, "OnConnectSuccess"))
+        group = await alice.create_group("Team", [bob_id, carol_id])
+        assert group["conversationID"] == f"sg_{group['groupID']}"
+        await until(lambda: _has(bob_events, "OnNewConversation"))
+        (created,) = bob_events.of("OnNewConversation")
+        assert created[0]["conversationID"] == group["conversationID"]
+        assert created[0]["conversationType"] == 3 and created[0]["showName"] == "Team"
+        for text in ("one", "two"):
+            await alice.send_message(
+                await alice.create_text_message(text), group_id=group["groupID"]
+            )
+        await until(lambda: _count(bob, 2))
+        assert await alice.get_total_unread_msg_count() == 0
+        await bob.mark_conversation_message_as_read(group["conversationID"])
+        assert await bob.get_total_unread_msg_count() == 0
+        assert "OnRecvC2CReadReceipt" not in bob_events.names()
+
+    scenario(server_url, tmp_path, body)
+
+
+def test_restart_from_the_cache_syncs_incrementally(server_url: str, tmp_path: Path) -> None:
+    async def body(s: Session) -> None:
+        alice_id, bob_id = await s.user("alice"), await s.user("bob")
+        cid = single(alice_id, bob_id)
+        bob, _, _ = s.client("bob")
+        await bob.login(bob_id, PASSWORD)
+        await bob.send_message(await bob.create_text_message("before"), recv_id=alice_id)
+        alice, _, _ = s.client("alice")
+        await alice.login(alice_id, PASSWORD)
+        await alice.mark_conversation_message_as_read(cid)
+        await alice.close()  # the tab closes; the cache and the session stay
+
+        await bob.send_message(await bob.create_text_message("while away 1"), recv_id=alice_id)
+        await bob.send_message(await bob.create_text_message("while away 2"), recv_id=alice_id)
+
+        reloaded, transport, _ = s.client("alice")  # the same SQLite file, opened anew
+        events = Recorder(reloaded)
+        assert await reloaded.restore_session()
+        syncs = [p for p in transport.paths if p.startswith("GET /api/sync")]
+        assert syncs and "epoch=" in syncs[0] and "version=" in syncs[0]  # incremental
+        assert await reloaded.get_total_unread_msg_count() == 2
+        (news,) = events.of("OnRecvNewMessages")
+        assert [m["textElem"]["content"] for m in news] == ["while away 2"]
+        assert events.of("OnTotalUnreadMessageCountChanged") == [2]
+        record = await reloaded.get_one_conversation(bob_id, 1)
+        assert (record["hasReadSeq"], record["maxSeq"]) == (1, 3)
+
+        # Read state survives a second reload exactly (the OpenIM 3.8.0 bug).
+        await reloaded.mark_conversation_message_as_read(cid)
+        await reloaded.close()
+        again, _, _ = s.client("alice")
+        assert await again.restore_session()
+        assert await again.get_total_unread_msg_count() == 0
+
+    scenario(server_url, tmp_path, body)
+
+
+def test_errors_carry_the_servers_codes(server_url: str, tmp_path: Path) -> None:
+    async def body(s: Session) -> None:
+        alice_id = await s.user("alice")
+        client, transport, _ = s.client("alice")
+        with pytest.raises(UserExistsError) as exists:
+            await client.register(alice_id, PASSWORD, "Again")
+        assert exists.value.err_code == 1201
+        with pytest.raises(BadCredentialsError) as bad:
+            await client.login(alice_id, "wrong password!")
+        assert bad.value.err_code == 1103
+        assert await client.get_login_status() == LoginStatus.LOGGED_OUT
+        with pytest.raises(ValidationFailedError):
+            await client.register("Not_Valid", PASSWORD, "x")
+        await client.login(alice_id, PASSWORD)
+        with pytest.raises(ConversationNotFoundError) as missing:
+            await client.mark_conversation_message_as_read("si_nobody_somebody")
+        assert missing.value.err_code == 1301
+        with pytest.raises(UserNotFoundError):
+            await client.send_message(await client.create_text_message("x"), recv_id="nobody-here")
+        assert await client.get_login_status() == LoginStatus.LOGGED_IN
+        token = (await s.stores[-1].load_session() or {}).get("token")
+        await client.logout()
+        with pytest.raises(UnauthorizedError):  # logout revoked the token
+            await transport.request("GET", "/api/sync", None, token)
+
+    scenario(server_url, tmp_path, body)
+
+
+def test_revoked_token_ends_the_other_sessions_on_their_next_request(
+    server_url: str, tmp_path: Path
+) -> None:
+    async def body(s: Session) -> None:
+        alice_id = await s.user("alice")
+        first, _, first_store = s.client("alice-tab")
+        await first.login(alice_id, PASSWORD)
+        other, _, _ = s.client("alice-other")
+        events = Recorder(other)
+        # Two clients sharing one login: logging out in one revokes it for the other.
+        session = await first_store.load_session()
+        assert session is not None
+        await s.stores[-1].save_session(session)
+        assert await other.restore_session()
+        await first.logout()
+        with pytest.raises(UnauthorizedError):
+            await other.get_advanced_history_message_list("si_a_b", 10, 0)
+        assert events.of("OnUserTokenExpired")[0]["errCode"] == 1101
+        assert await other.get_login_status() == LoginStatus.LOGGED_OUT
+
+    scenario(server_url, tmp_path, body)
+
+
+async def _has(events: Recorder, name: str) -> bool:
+    return name in events.names()
+
+
+async def _count(client: TidemarkClient, expected: int) -> bool:
+    return await client.get_total_unread_msg_count() == expected
