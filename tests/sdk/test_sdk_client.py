@@ -553,6 +553,26 @@ def test_revoked_token_on_reconnect_logs_out(world: World) -> None:
     run(main())
 
 
+def test_socket_closed_for_idleness_reconnects_without_logging_out(world: World) -> None:
+    """The server closes an idle socket with errCode 1101 too; only HTTP can tell."""
+
+    async def main() -> None:
+        client, _ = await world.logged_in()
+        events = Recorder(client)
+        (connection,) = world.server.connections
+        connection.push({"type": "error", "errCode": 1101, "errMsg": "no heartbeat"})
+        connection.push_close()
+        await world.settle()
+        world.clock.release()
+        await world.settle()
+        assert "OnUserTokenExpired" not in events.names()
+        assert events.names().count("OnConnectSuccess") == 1
+        assert await client.get_login_status() == LoginStatus.LOGGED_IN
+        await client.logout()
+
+    run(main())
+
+
 def test_restore_with_a_dead_token_says_expired(world: World) -> None:
     async def main() -> None:
         await world.logged_in()

@@ -24,10 +24,11 @@ ACTIONS = st.one_of(
     st.tuples(st.just("i_read_elsewhere"), st.sampled_from([ALICE_BOB, "group"])),
     st.tuples(st.just("i_send"), st.sampled_from(["bob", "group"])),
     st.tuples(st.just("deliver"), st.booleans()),
+    st.tuples(st.just("reconnect")),
 )
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kind=st.sampled_from(["memory", "sqlite"]),
     steps=st.lists(ACTIONS, max_size=14),
@@ -96,6 +97,10 @@ async def _scenario(
                     if not keep:
                         held = []  # the rest are lost
                 await world.settle()
+            case ("reconnect",):
+                server.drop_connections()
+                await world.settle()
+                world.clock.release()  # the backoff ends; on hello, the client catches up
         await world.settle()
         # Positions and versions never go backwards in the cache.
         for record in await store.conversations():

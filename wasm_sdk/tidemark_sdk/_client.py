@@ -30,6 +30,7 @@ from tidemark_sdk._errors import (
     NotLoggedInError,
     ProtocolError,
     SdkError,
+    ValidationFailedError,
     error_from_code,
 )
 from tidemark_sdk._interfaces import Connection, Store, Transport
@@ -189,8 +190,7 @@ class TidemarkClient:
             if isinstance(error, KeyError | TypeError | ValueError):
                 raise ProtocolError(f"bad login answer: {error!r}") from None
             raise
-        await self._store.save_session(session)
-        await self._start(session)
+        await self._start(session, save=True)
         return {"userID": session["userID"], "nickname": session["nickname"]}
 
     async def restore_session(self) -> bool:
@@ -210,7 +210,7 @@ class TidemarkClient:
             self._end_login()
             return False
         try:
-            await self._start(session)
+            await self._start(session, save=False)
         except AuthError:
             return False
         return True
@@ -243,10 +243,12 @@ class TidemarkClient:
         self._session = None
         self._synced.set()  # wake waiting queries: they now fail with NotLoggedInError
 
-    async def _start(self, session: Session) -> None:
+    async def _start(self, session: Session, *, save: bool) -> None:
         """Open the cache for this user, connect, and run the first sync."""
         self._session = session
         try:
+            if save:
+                await self._store.save_session(session)
             meta = await self._store.load()
             if (
                 meta is None
@@ -360,7 +362,10 @@ class TidemarkClient:
         body = {"groupName": group_name, "memberUserIDs": list(member_user_ids)}
         answer = await self._request("POST", "/api/groups", body)
         await self._apply_answer(answer.get("state"), [])
-        return {"groupID": answer["groupID"], "conversationID": answer["conversationID"]}
+        return {
+            "groupID": str(answer.get("groupID", "")),
+            "conversationID": str(answer.get("conversationID", "")),
+        }
 
     async def mark_conversation_message_as_read(self, conversation_id: str) -> None:
         """Mark everything read, server first (rule 4).
@@ -390,7 +395,7 @@ class TidemarkClient:
         elif session_type == GROUP_CHAT:
             wanted = group_conversation_id(source_id)
         else:
-            raise ConversationNotFoundError(f"unknown session type {session_type}")
+            raise ValidationFailedError(f"sessionType must be 1 or 3, not {session_type!r}")
         for record in await self._store.conversations():
             if record["conversationID"] == wanted:
                 return record

@@ -26,7 +26,8 @@ The hierarchy, so callers can catch a whole family::
         ├── NetworkError               10000  (server unreachable, connection lost)
         ├── NotLoggedInError           10001
         ├── AlreadyLoggedInError       10002  (login while logging in or logged in)
-        └── ProtocolError              10003  (the server's answer is not what README says)
+        ├── ProtocolError              10003  (the server's answer is not what README says)
+        └── StorageError               10004  (the cache refused a read or a write)
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ErrorCode(IntEnum):
     NOT_LOGGED_IN = 10001
     ALREADY_LOGGED_IN = 10002
     PROTOCOL_ERROR = 10003
+    STORAGE_ERROR = 10004
 
 
 class SdkError(Exception):
@@ -158,6 +160,12 @@ class ProtocolError(ClientError):
     code = ErrorCode.PROTOCOL_ERROR
 
 
+class StorageError(ClientError):
+    """The store (IndexedDB, SQLite) refused a read or a write; never swallowed."""
+
+    code = ErrorCode.STORAGE_ERROR
+
+
 _BY_CODE: dict[int, type[SdkError]] = {
     int(cls.code): cls
     for cls in (
@@ -178,6 +186,7 @@ _BY_CODE: dict[int, type[SdkError]] = {
         NotLoggedInError,
         AlreadyLoggedInError,
         ProtocolError,
+        StorageError,
     )
 }
 
