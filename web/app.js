@@ -175,6 +175,9 @@ function listen() {
   });
 }
 
+/** Set once the SDK has answered the login status, i.e. the first sync has ended. */
+let bootDone = false;
+
 // -- boot -------------------------------------------------------------------------------
 
 async function boot() {
@@ -185,7 +188,7 @@ async function boot() {
     // The cached list can be painted while the SDK restores the session and syncs
     // (rule 9: marked as syncing until the sync has finished).
     paintCachedList();
-    await sdk().ready;
+    const readyAnswer = payload(await sdk().ready);
     let status = await call("getLoginStatus");
     while (status === LOGGING_IN) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -193,7 +196,7 @@ async function boot() {
     }
     clearTimeout(slow);
     if (status === LOGGED_IN) {
-      await enter(await whoAmI());
+      await enter(await whoAmI(readyAnswer?.userID));
     } else if (state.me) {
       signedOut(""); // the cached list was painted, but the session is gone
     } else {
@@ -207,38 +210,40 @@ async function boot() {
   }
 }
 
-/** The cache's list before the first sync, if imsdk.js offers it; marked as syncing. */
+/**
+ * The cache's list before the first sync (imsdk.js's getCachedConversationList), painted
+ * at once after a reload and marked as syncing until the SDK says the sync has finished.
+ */
 async function paintCachedList() {
-  const api = sdk();
-  const me = storedMe();
-  if (!me || typeof api.getCachedConversationList !== "function") return;
+  if (typeof sdk().getCachedConversationList !== "function") return;
   try {
-    const list = await call("getCachedConversationList");
-    if (state.me || !Array.isArray(list) || list.length === 0) return;
-    state.fromCache = true;
-    state.syncing = true;
-    state.me = me;
+    const cached = await call("getCachedConversationList");
+    const list = cached?.conversationList;
+    if (state.me || !cached?.userID || !Array.isArray(list) || list.length === 0) return;
+    const known = storedMe();
+    state.me = known?.userID === cached.userID ? known : { userID: cached.userID, nickname: cached.userID };
+    // Until the SDK says the first sync has ended (event or ready), this is the cache.
+    state.fromCache = Boolean(cached.syncing) && !bootDone;
     for (const record of list) state.conversations.set(record.conversationID, record);
-    setTotal(list.reduce((sum, c) => sum + (Number(c.unreadCount) || 0), 0));
+    setTotal(Number(cached.totalUnreadCount) || 0);
     showMain();
   } catch {
-    // Nothing cached to show: the page waits for the sync like before.
+    // Nothing cached to show: the page waits for the sync.
   }
 }
 
-async function whoAmI() {
-  const api = sdk();
-  for (const method of ["getSelfUserInfo", "getLoginUserID"]) {
-    if (typeof api[method] !== "function") continue;
-    try {
-      const data = await call(method);
-      if (typeof data === "string") return { userID: data, nickname: data };
-      if (data?.userID) return { userID: data.userID, nickname: data.nickname || data.userID };
-    } catch {
-      // fall back to the page's own note
-    }
+async function whoAmI(restoredUserID) {
+  try {
+    const self = await call("getSelfUserInfo");
+    if (self?.userID) return { userID: self.userID, nickname: self.nickname || self.userID };
+  } catch {
+    // an SDK without getSelfUserInfo: fall back to what ready said, or the page's note
   }
-  return storedMe() ?? { userID: "", nickname: "" };
+  const known = storedMe();
+  if (restoredUserID && known?.userID !== restoredUserID) {
+    return { userID: restoredUserID, nickname: restoredUserID };
+  }
+  return known ?? { userID: restoredUserID || "", nickname: restoredUserID || "" };
 }
 
 function storedMe() {
@@ -252,6 +257,8 @@ function storedMe() {
 
 /** Logged in (or restored): show the main screen and the server's truth. */
 async function enter(me) {
+  bootDone = true;
+  state.fromCache = false; // logged in: the first sync has ended (rule 9)
   state.me = me;
   localStorage.setItem(ME_KEY, JSON.stringify(me));
   setText(ui.currentUser, me.nickname && me.nickname !== me.userID ? `${me.nickname} (${me.userID})` : me.userID);
