@@ -44,6 +44,9 @@
 //                  IndexedDB cache holds right now, WITHOUT waiting for the first sync.
 //                  For painting at once after a reload while `ready` is pending; show it
 //                  marked as syncing while `syncing` is true (rule 9). Empty when logged out.
+//   getSelfUserInfo()
+//                  data: {userID, nickname} of the logged-in user (OpenIM's name; only
+//                  these two fields). Rejects 10001 when not logged in.
 //
 // The session (token) lives in IndexedDB, written by the SDK in the worker (workers have
 // no localStorage); layout in idb-store.js.
@@ -81,6 +84,7 @@ const METHODS = [
   "markConversationMessageAsRead",
   "getAdvancedHistoryMessageList",
   "getCachedConversationList",
+  "getSelfUserInfo",
 ];
 
 const handlers = new Map(EVENTS.map((event) => [event, new Set()]));

@@ -61,6 +61,8 @@ async function boot() {
   const sdk = browser.create_browser_sdk(idbStore, self.location.origin);
   browser.destroy();
   sdk.set_listener(emit);
+  // performance.now() counts from the worker's start: Pyodide + SDK boot time.
+  console.info(`Tidemark SDK booted in ${Math.round(performance.now())} ms`);
   return sdk;
 }
 

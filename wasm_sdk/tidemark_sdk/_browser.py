@@ -29,6 +29,7 @@ from tidemark_sdk._errors import (
     ErrorCode,
     MethodNotAllowedError,
     NetworkError,
+    NotLoggedInError,
     ProtocolError,
     SdkError,
     ValidationFailedError,
@@ -117,11 +118,18 @@ class IndexedDBStore:
         _require_pyodide()
         self._js = idb_store
         self._user: str | None = None
+        self._session: Session | None = None
 
     @property
     def user_id(self) -> str | None:
         """Whose cache this store currently reads and writes."""
         return self._user
+
+    @property
+    def session(self) -> Session | None:
+        """The session this store last saved or loaded (another tab may have saved a
+        newer one since: this one is still ours)."""
+        return self._session
 
     async def _call(self, name: str, *args: Any) -> Any:
         try:
@@ -169,13 +177,29 @@ class IndexedDBStore:
             await self._call("messages", self._user, conversation_id, before_seq, count),
         )
 
+    async def peek_session(self) -> Session | None:
+        """The saved session, without making its user this store's user."""
+        return cast(Session | None, await self._call("loadSession"))
+
+    async def cached_conversations(self, user_id: str) -> list[Conversation]:
+        """``user_id``'s cached conversations (empty if none), whoever this store's user is.
+
+        Two transactions (meta, then records): fine for painting a first impression.
+        """
+        meta = cast(CacheMeta | None, await self._call("load", user_id))
+        if meta is None or meta["userID"] != user_id:
+            return []
+        return cast(list[Conversation], await self._call("conversations", user_id))
+
     async def load_session(self) -> Session | None:
         session = cast(Session | None, await self._call("loadSession"))
+        self._session = session
         self._user = session["userID"] if session else None
         return session
 
     async def save_session(self, session: Session | None) -> None:
         await self._call("saveSession", session)
+        self._session = session
         self._user = session["userID"] if session else None
 
 
@@ -342,6 +366,9 @@ class BrowserSDK:
         self._store = store
         self._listener: Any = None
         self._syncing = False
+        # True until start() has restored the saved session (or found none). Set from the
+        # beginning: a call may reach this object before start()'s coroutine has run.
+        self._restoring = True
         for event in sorted(EVENTS):
             client.on(event, self._forwarder(event))
         self._methods: dict[str, Handler] = {
@@ -360,6 +387,7 @@ class BrowserSDK:
             "getAdvancedHistoryMessageList": self._history,
             # Tidemark extensions (documented in web/imsdk.js).
             "getCachedConversationList": self._cached_conversation_list,
+            "getSelfUserInfo": self._self_user_info,
         }
 
     # -- JS-facing ---------------------------------------------------------------------
@@ -380,6 +408,8 @@ class BrowserSDK:
         except Exception as error:
             logger.exception("restoring the session failed")
             failure = SdkError(f"restore: internal error: {error!r}", ErrorCode.INTERNAL).to_json()
+        finally:
+            self._restoring = False
         status = await self._client.get_login_status()
         user = self._store.user_id if status != LoginStatus.LOGGED_OUT else None
         data = {"loginStatus": int(status), "userID": user or "", "restoreError": failure}
@@ -490,14 +520,23 @@ class BrowserSDK:
             _integer(fields, "lastMinSeq", 0),
         )
 
+    async def _self_user_info(self, _arg: Any) -> Any:
+        session = self._store.session
+        if await self._client.get_login_status() != LoginStatus.LOGGED_IN or session is None:
+            raise NotLoggedInError("not logged in")
+        return {"userID": session["userID"], "nickname": session["nickname"]}
+
     async def _cached_conversation_list(self, _arg: Any) -> Any:
         """What the cache holds right now, without waiting for a sync (unlike
         getAllConversationList, rule 9): for painting at once after a reload, marked as
         syncing while ``syncing`` is true."""
         status = await self._client.get_login_status()
         user = self._store.user_id if status != LoginStatus.LOGGED_OUT else None
-        meta = await self._store.load() if user else None
-        records = await self._store.conversations() if meta and meta["userID"] == user else []
+        if user is None and self._restoring:
+            # The restore has not read the saved session yet: read it too.
+            session = await self._store.peek_session()
+            user = session["userID"] if session else None
+        records = await self._store.cached_conversations(user) if user else []
         # The same order as getAllConversationList: newest activity first, then by ID.
         records.sort(key=lambda c: c["conversationID"])
         records.sort(key=lambda c: c["latestMsgSendTime"], reverse=True)
