@@ -69,7 +69,9 @@ def _serve(ws: Any, connection: Connection, db: Any, token: str) -> None:
     while True:
         raw = ws.receive(timeout=IDLE_TIMEOUT)
         if raw is None:
-            raise _Closing(CLOSE_IDLE, ApiError(ErrorCode.UNAUTHORIZED, "no heartbeat"))
+            # Not an error of the session: the client may reconnect with the same token.
+            ws.close(reason=CLOSE_IDLE, message="no heartbeat")
+            return
         if _frame(raw).get("type") != "ping":
             raise _Closing(
                 CLOSE_BAD_FRAME, ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping frame")
