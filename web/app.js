@@ -255,15 +255,16 @@ function storedMe() {
   }
 }
 
-/** Logged in (or restored): show the main screen and the server's truth. */
+/** Logged in (or restored): show the server's truth on the main screen. */
 async function enter(me) {
   bootDone = true;
-  state.fromCache = false; // logged in: the first sync has ended (rule 9)
   state.me = me;
   localStorage.setItem(ME_KEY, JSON.stringify(me));
-  setText(ui.currentUser, me.nickname && me.nickname !== me.userID ? `${me.nickname} (${me.userID})` : me.userID);
-  showMain();
+  // Take the synced list before dropping the "syncing" mark of a cached paint, so the
+  // page never says "up to date" over cached counts.
   await refreshAll({ drop: true });
+  state.fromCache = false; // logged in: the first sync has ended (rule 9)
+  showMain();
 }
 
 function showMain() {
@@ -271,7 +272,8 @@ function showMain() {
   ui.login.hidden = true;
   ui.main.hidden = false;
   ui.app.dataset.view = "main";
-  if (state.me) setText(ui.currentUser, state.me.userID);
+  const me = state.me;
+  if (me) setText(ui.currentUser, me.nickname && me.nickname !== me.userID ? `${me.nickname} (${me.userID})` : me.userID);
   renderList();
   renderStatus();
 }
