@@ -206,6 +206,7 @@ async function boot() {
     clearTimeout(slow);
     const { errMsg } = asError(error);
     setText(ui.bootText, "Tidemark could not start.");
+    ui.app.dataset.view = "failed";
     showError(`Could not start: ${errMsg}`);
   }
 }

@@ -202,7 +202,11 @@ class App:
 
     def wait_booted(self) -> None:
         """Wait until the page has left its loading screen (login form or main view)."""
-        expect(self.page.locator('#app:is([data-view="login"], [data-view="main"])')).to_be_attached()
+        app = self.page.locator("#app:not([data-view=boot])")
+        expect(app).to_be_attached()
+        if app.get_attribute("data-view") == "failed":
+            banner = self.page.get_by_test_id("error-banner").text_content()
+            raise AssertionError(f"the page did not start: {banner}\n" + "\n".join(self.console))
 
     def sign_up(self, user_id: str, password: str = PASSWORD) -> None:
         form = self.page.get_by_test_id("login-form")
