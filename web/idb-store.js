@@ -115,10 +115,16 @@ async function transaction(db, stores, mode, body) {
 
 // -- the Store methods ------------------------------------------------------------------
 
+/** {meta (null when there is no cache), conversations}: read together, so the caller's
+ *  starting view of the records matches the meta. */
 export async function load(userID) {
   const db = await cacheDB(userID);
-  return transaction(db, "meta", "readonly", async (tx) => {
-    return (await tx.objectStore("meta").get(META_KEY)) ?? null;
+  return transaction(db, ["meta", "conversations"], "readonly", async (tx, req) => {
+    const [meta, records] = await Promise.all([
+      req(tx.objectStore("meta").get(META_KEY)),
+      req(tx.objectStore("conversations").getAll()),
+    ]);
+    return { meta: meta ?? null, conversations: meta ? records : [] };
   });
 }
 
@@ -136,6 +142,10 @@ export async function reset(meta, conversations, messages) {
   });
 }
 
+/** The version-guarded write (rules 6 and 10). Resolves to {version: meta.version after
+ *  it, changes: [{old, new}] for the records it replaced (old null if new), messages: the
+ *  messages it added, records: the stored record, after it, of every conversation given
+ *  (what another tab wrote may be newer than what was given)}. */
 export async function apply(userID, version, conversations, messages) {
   const db = await cacheDB(userID);
   return transaction(db, ["meta", "conversations", "messages"], "readwrite", async (tx, req) => {
@@ -150,17 +160,21 @@ export async function apply(userID, version, conversations, messages) {
     ]);
     if (!meta) throw new Error("apply() before reset(): there is no cache");
 
-    const changes = [];
-    const current = new Map(); // conversationID -> record, so duplicates in one call compare too
+    // conversationID -> its stored record as this transaction goes (so duplicates in one
+    // call compare against each other too), in order of first appearance.
+    const current = new Map();
     conversations.forEach((record, i) => {
-      const id = record.conversationID;
-      const old = current.has(id) ? current.get(id) : stored[i];
+      if (!current.has(record.conversationID)) current.set(record.conversationID, stored[i]);
+    });
+    const changes = [];
+    for (const record of conversations) {
+      const old = current.get(record.conversationID);
       if (old === undefined || old.version < record.version) {
-        current.set(id, record);
+        current.set(record.conversationID, record);
         changes.push({ old: old ?? null, new: record });
         req(conversationStore.put(record));
       }
-    });
+    }
     const added = [];
     const seen = new Set();
     messages.forEach((message, i) => {
@@ -176,7 +190,7 @@ export async function apply(userID, version, conversations, messages) {
       newVersion = version; // meta.version = max(stored, version): it never goes down
       req(metaStore.put({ ...meta, version }, META_KEY));
     }
-    return { version: newVersion, changes, messages: added };
+    return { version: newVersion, changes, messages: added, records: [...current.values()] };
   });
 }
 

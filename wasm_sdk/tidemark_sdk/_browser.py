@@ -35,7 +35,15 @@ from tidemark_sdk._errors import (
     ValidationFailedError,
     error_from_response,
 )
-from tidemark_sdk._models import Applied, CacheMeta, Conversation, Message, Session, unread
+from tidemark_sdk._models import (
+    Applied,
+    CacheMeta,
+    Change,
+    Conversation,
+    Message,
+    Session,
+    unread,
+)
 
 try:
     import js
@@ -92,6 +100,11 @@ def _to_py(value: Any) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _copy[T](value: T) -> T:
+    """A deep copy of a JSON-shaped value: the caller may modify what it is given."""
+    return cast(T, json.loads(json.dumps(value)))
+
+
 def _js_error(error: Any) -> str:
     """A readable ``Name: message`` for a JsException."""
     js_error = getattr(error, "js_error", None)
@@ -112,6 +125,15 @@ class IndexedDBStore:
     There is one cache database per user; the store works on the database of the user
     whose session it last saved or loaded, or whose cache it last reset — which, in the
     client, is always the user logging in or logged in.
+
+    Several tabs share the database, each with its own store object. The version guard
+    keeps the records right whoever writes first; but the client decides which events to
+    emit from what :meth:`apply` reports, and a record another tab stored first would
+    look unchanged. So each store object keeps its own *view*: the record versions it has
+    reported (starting from :meth:`load` or :meth:`reset`), and :meth:`apply` reports
+    ``changes`` and ``messages`` relative to that view — what is new to this client —
+    instead of relative to the database. With one store object alone on the database
+    both are the same thing.
     """
 
     def __init__(self, idb_store: Any) -> None:
@@ -119,6 +141,7 @@ class IndexedDBStore:
         self._js = idb_store
         self._user: str | None = None
         self._session: Session | None = None
+        self._view: dict[str, Conversation] = {}  # conversationID -> last reported record
 
     @property
     def user_id(self) -> str | None:
@@ -141,13 +164,16 @@ class IndexedDBStore:
     async def load(self) -> CacheMeta | None:
         if self._user is None:
             return None
-        return cast(CacheMeta | None, await self._call("load", self._user))
+        loaded = await self._call("load", self._user)
+        self._view = {r["conversationID"]: r for r in loaded["conversations"]}
+        return cast(CacheMeta | None, loaded["meta"])
 
     async def reset(
         self, meta: CacheMeta, conversations: Sequence[Conversation], messages: Sequence[Message]
     ) -> None:
         self._user = meta["userID"]
         await self._call("reset", meta, list(conversations), list(messages))
+        self._view = {r["conversationID"]: _copy(r) for r in conversations}
 
     async def apply(
         self,
@@ -157,10 +183,28 @@ class IndexedDBStore:
     ) -> Applied:
         if self._user is None:
             raise StorageError("apply() before reset(): there is no cache")
-        return cast(
-            Applied,
-            await self._call("apply", self._user, version, list(conversations), list(messages)),
-        )
+        result = await self._call("apply", self._user, version, list(conversations), list(messages))
+        known_seq = {cid: record["maxSeq"] for cid, record in self._view.items()}
+        changes: list[Change] = []
+        for record in cast(list[Conversation | None], result["records"]):
+            if record is None:  # not stored: nothing newer than what we hold was given
+                continue
+            old = self._view.get(record["conversationID"])
+            if old is None or old["version"] < record["version"]:
+                self._view[record["conversationID"]] = record
+                changes.append(Change(old=old, new=_copy(record)))
+        # New to this client: added now, or added by another tab beyond what we knew.
+        added = {(m["conversationID"], m["seq"]) for m in result["messages"]}
+        fresh: list[Message] = []
+        reported: set[tuple[str, int]] = set()
+        for message in messages:
+            key = (message["conversationID"], message["seq"])
+            if key in reported:
+                continue
+            if key in added or message["seq"] > known_seq.get(message["conversationID"], 0):
+                reported.add(key)
+                fresh.append(_copy(message))
+        return Applied(version=int(result["version"]), changes=changes, messages=fresh)
 
     async def conversations(self) -> list[Conversation]:
         if self._user is None:
@@ -182,14 +226,13 @@ class IndexedDBStore:
         return cast(Session | None, await self._call("loadSession"))
 
     async def cached_conversations(self, user_id: str) -> list[Conversation]:
-        """``user_id``'s cached conversations (empty if none), whoever this store's user is.
-
-        Two transactions (meta, then records): fine for painting a first impression.
-        """
-        meta = cast(CacheMeta | None, await self._call("load", user_id))
+        """``user_id``'s cached conversations (empty if none), whoever this store's user
+        is; leaves this store's view alone."""
+        loaded = await self._call("load", user_id)
+        meta = cast(CacheMeta | None, loaded["meta"])
         if meta is None or meta["userID"] != user_id:
             return []
-        return cast(list[Conversation], await self._call("conversations", user_id))
+        return cast(list[Conversation], loaded["conversations"])
 
     async def load_session(self) -> Session | None:
         session = cast(Session | None, await self._call("loadSession"))
