@@ -126,9 +126,12 @@ async function startWorker() {
   const response = await fetch("/build.json", { cache: "no-cache" });
   if (!response.ok) throw new Error(`/build.json: HTTP ${response.status}`);
   const { buildId } = await response.json();
-  const Comlink = await import(`/assets/${encodeURIComponent(buildId)}/vendor/comlink.mjs`);
+  // Start the worker first: Pyodide's boot is the long pole, Comlink loads meanwhile.
   const worker = new Worker(`/worker.js?build=${encodeURIComponent(buildId)}`, { type: "module" });
-  await workerUp(worker);
+  const [Comlink] = await Promise.all([
+    import(`/assets/${encodeURIComponent(buildId)}/vendor/comlink.mjs`),
+    workerUp(worker),
+  ]);
   const remote = Comlink.wrap(worker);
   await remote.setListener(Comlink.proxy(dispatch));
   return remote;
