@@ -112,9 +112,7 @@ class Server:
         self.stop()
         self.generation += 1
         port = self.process.port
-        self.process = ServerProcess(
-            self._database_url(), self.directory / "server.log", port=port
-        )
+        self.process = ServerProcess(self._database_url(), self.directory / "server.log", port=port)
         self.process.start()
 
 
@@ -133,9 +131,7 @@ def api(server: Server) -> Iterator[Api]:
 
 
 @pytest.fixture
-def open_app(
-    new_context: Callable[..., BrowserContext], server: Server
-) -> Callable[..., App]:
+def open_app(new_context: Callable[..., BrowserContext], server: Server) -> Callable[..., App]:
     """``open_app(context=None, viewport=DESKTOP)``: a page on the app, booted.
 
     Without ``context`` a new one is made: a separate browser profile, i.e. another

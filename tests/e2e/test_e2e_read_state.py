@@ -268,9 +268,7 @@ def test_counts_survive_a_server_crash(server: Any, api: Api, open_app: Any) -> 
     assert app.seen()["badges"][with_bob] == 0
 
 
-def test_closed_device_catches_up_without_replaying_read_messages(
-    api: Api, open_app: Any
-) -> None:
+def test_closed_device_catches_up_without_replaying_read_messages(api: Api, open_app: Any) -> None:
     # Intent: a device that was closed while another read everything opens with the right counts once synced — its stale cache is shown only while marked as syncing — and announces no already-read message as new.
     bob, carol = api.user("bob"), api.user("carol")
     alice = api.user("alice")

@@ -17,9 +17,7 @@ HOSTILE = '<img src=x onerror="window.__owned=1"> & <b>not bold</b>'
 
 
 @pytest.mark.parametrize("layout", ["desktop", "narrow"])
-def test_views_on_desktop_and_phone(
-    api: Api, open_app: Any, screenshot: Any, layout: str
-) -> None:
+def test_views_on_desktop_and_phone(api: Api, open_app: Any, screenshot: Any, layout: str) -> None:
     # Intent: sign-up, the list (newest first, badges, total in header and title), the chat (history, sending, starting a chat and a group) work in two panes on a desktop and as two screens on a phone, user text is shown as text, never HTML; screenshots of each view are saved.
     narrow = layout == "narrow"
     bob, carol = api.user("bob", "Bob Marley"), api.user("carol", "Carol King")
@@ -49,7 +47,10 @@ def test_views_on_desktop_and_phone(
     messages = page.get_by_test_id("message-item")
     expect(messages).to_have_count(2)
     expect(messages.last).to_contain_text(HOSTILE)
-    assert page.locator('[data-testid="message-list"] img, [data-testid="message-list"] b').count() == 0
+    assert (
+        page.locator('[data-testid="message-list"] img, [data-testid="message-list"] b').count()
+        == 0
+    )
     assert page.evaluate("() => window.__owned") is None
     app.expect_counts({group: 2, with_carol: 1, with_bob: 0}, 3)
     app.send("Yes! High tide at 6:40, low at 12:55.\nPerfect for the walk.")
@@ -97,7 +98,9 @@ def test_views_on_desktop_and_phone(
     expect(messages.last).to_have_attribute("data-state", "sent")
     expect(page.get_by_test_id("message-item")).to_have_count(1)
     carol_view = api.sync(carol)
-    assert any(c["showName"] == "Book club" and c["unreadCount"] == 1 for c in carol_view["conversations"])
+    assert any(
+        c["showName"] == "Book club" and c["unreadCount"] == 1 for c in carol_view["conversations"]
+    )
     assert page.evaluate("() => window.__owned") is None
 
 
