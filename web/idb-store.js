@@ -231,11 +231,19 @@ export async function loadSession() {
   });
 }
 
-export async function saveSession(session) {
+/** Save the session, or with null forget it — but only if the saved one is still
+ *  `ownToken`'s: a tab logging out (or whose token expired) must not erase the login
+ *  another tab has saved since. */
+export async function saveSession(session, ownToken) {
   const db = await sessionDB();
-  return transaction(db, "session", "readwrite", (tx, req) => {
+  return transaction(db, "session", "readwrite", async (tx, req) => {
     const store = tx.objectStore("session");
-    req(session ? store.put(session, SESSION_KEY) : store.delete(SESSION_KEY));
+    if (session) {
+      req(store.put(session, SESSION_KEY));
+    } else {
+      const saved = await req(store.get(SESSION_KEY));
+      if (saved && (ownToken == null || saved.token === ownToken)) req(store.delete(SESSION_KEY));
+    }
     return null;
   });
 }

@@ -271,9 +271,15 @@ else:
 assert await tab_a.conversations() == before
 
 # One cache database per user: dan's cache is not carol's.
-await tab_b.save_session({**session, "userID": "dan"})
+dan = {**session, "userID": "dan", "token": "dan-token"}
+await tab_b.save_session(dan)
 assert await tab_b.load() is None and await tab_b.conversations() == []
 assert await tab_a.conversations() == before
+# Carol's tab logging out does not erase the login dan's tab saved since; dan's does.
+await tab_a.save_session(None)
+assert await tab_a.peek_session() == dan
+await tab_b.save_session(None)
+assert await tab_a.peek_session() is None
 print("OK")
 """
 

@@ -241,7 +241,8 @@ class IndexedDBStore:
         return session
 
     async def save_session(self, session: Session | None) -> None:
-        await self._call("saveSession", session)
+        own_token = self._session["token"] if self._session else None
+        await self._call("saveSession", session, own_token)
         self._session = session
         self._user = session["userID"] if session else None
 
