@@ -439,6 +439,7 @@ function renderStatus() {
   } else if (state.connection === "connecting") [key, text] = ["connecting", "connecting"];
   else [key, text] = ["up-to-date", "up to date"];
   ui.syncStatus.dataset.state = key;
+  ui.total.classList.toggle("count--stale", key === "syncing" && state.fromCache);
   setText(ui.syncStatus, text);
 }
 

@@ -339,3 +339,52 @@ def test_new_database_drops_the_cache(server: Any, api: Api, open_app: Any) -> N
     app.wait_up_to_date()
     app.expect_counts(expected, 4)
     assert app.seen()["badges"].keys() == expected.keys()  # the old cache never painted
+
+
+def test_reload_paints_the_cache_marked_syncing_then_the_truth(
+    api: Api, open_app: Any, screenshot: Any
+) -> None:
+    # Intent: after a reload the list paints at once from the IndexedDB cache, marked as syncing (never "up to date"), while the SDK's count queries wait for the sync (rule 9); then the page shows the server's truth.
+    bob = api.user("bob")
+    api.user("alice")
+    app = open_app()
+    app.log_in("alice")
+    conversation = single("alice", "bob")
+    api.send(bob, "one", to="alice")
+    api.send(bob, "two", to="alice")
+    app.expect_counts({conversation: 2}, 2)
+
+    held: list[Route] = []
+
+    def hold_sync(route: Route) -> None:
+        if holding:
+            held.append(route)
+        else:
+            route.continue_()
+
+    holding = True
+    app.page.route("**/api/sync*", hold_sync)
+    app.page.reload()
+    app.wait_booted()
+    app.expect_counts({conversation: 2}, 2)  # the cache, painted before any sync
+    status = app.page.get_by_test_id("sync-status")
+    expect(status).to_have_attribute("data-state", "syncing")
+    expect(app.page.get_by_test_id("conversation-list")).to_have_attribute("data-syncing", "true")
+    screenshot(app.page, "desktop-list-syncing")
+    api.send(bob, "three", to="alice")
+    app.page.evaluate(
+        "() => { window.__total = IMSDK.getTotalUnreadMsgCount().then((a) => a.data); }"
+    )
+    app.page.wait_for_timeout(300)
+    assert app.page.evaluate("() => Promise.race([window.__total, 'waiting'])") == "waiting"
+    assert held, "the restored session did not sync"
+
+    holding = False
+    for route in held:
+        route.continue_()
+    app.wait_up_to_date()
+    app.expect_counts({conversation: 3}, 3)
+    assert app.page.evaluate("() => window.__total") == 3
+    expect(app.page.get_by_test_id("conversation-list")).to_have_attribute("data-syncing", "false")
+    for shown in app.seen()["whileUpToDate"]:
+        assert shown == {conversation: 3}, app.seen()
