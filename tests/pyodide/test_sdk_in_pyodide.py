@@ -33,9 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PRELUDE = """
 import asyncio, json, js
 from pyodide.code import run_js
-from tidemark_sdk import CACHE_SCHEMA, EVENTS, LoginStatus, MemoryStore, SdkError, TidemarkClient
+from tidemark_sdk import (
+    CACHE_SCHEMA, EVENTS, LoginStatus, MemoryStore, SdkError, StorageError, TidemarkClient,
+)
 from tidemark_sdk._browser import (
-    FetchTransport, IndexedDBStore, StorageError, _to_js, _to_py, create_browser_sdk,
+    FetchTransport, IndexedDBStore, _to_js, _to_py, create_browser_sdk,
 )
 
 _root = str(js.process.cwd())

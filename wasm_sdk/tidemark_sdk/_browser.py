@@ -25,13 +25,13 @@ from typing import Any, cast
 
 from tidemark_sdk._client import EVENTS, LoginStatus, TextMessage, TidemarkClient
 from tidemark_sdk._errors import (
-    ClientError,
     ErrorCode,
     MethodNotAllowedError,
     NetworkError,
     NotLoggedInError,
     ProtocolError,
     SdkError,
+    StorageError,
     ValidationFailedError,
     error_from_response,
 )
@@ -58,7 +58,6 @@ __all__ = [
     "BrowserWebSocket",
     "FetchTransport",
     "IndexedDBStore",
-    "StorageError",
     "create_browser_sdk",
 ]
 
@@ -67,19 +66,6 @@ logger = logging.getLogger("tidemark_sdk")
 REQUEST_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT = 10.0
 _WS_OPEN = 1  # WebSocket.OPEN
-STORAGE_ERROR = 10004  # StorageError's errCode (a client code, like NetworkError's 10000)
-
-
-class StorageError(ClientError):
-    """IndexedDB refused a read or a write (quota, a closed database, another layout).
-
-    Never swallowed: the call that needed the cache fails with it.
-    """
-
-    # TODO(sdk errors): move into _errors.py with an ErrorCode member; until then its
-    # code is set here, since ``code`` must be an ErrorCode.
-    def __init__(self, err_msg: str, err_code: int | None = None) -> None:
-        super().__init__(err_msg, STORAGE_ERROR if err_code is None else err_code)
 
 
 def _require_pyodide() -> None:
