@@ -71,6 +71,8 @@ const state = {
   tick: 0,
   totalTick: 0,
   connection: "connecting", // connecting | connected | offline
+  /** A connection failed and none has succeeded since: pushes may have been missed. */
+  connectionLost: false,
   syncing: false,
   syncFailed: false,
   /** The list was painted from the cache and the first sync has not finished yet. */
@@ -141,9 +143,14 @@ function listen() {
   on("OnConnecting", () => setConnection("connecting"));
   on("OnConnectSuccess", () => {
     state.syncFailed = false;
+    state.connectionLost = false;
     setConnection("connected");
   });
-  on("OnConnectFailed", () => setConnection("offline"));
+  on("OnConnectFailed", () => {
+    // Stays "offline" through the reconnect attempts, until one succeeds.
+    state.connectionLost = true;
+    setConnection("offline");
+  });
   on("OnSyncServerStart", () => {
     state.syncing = true;
     renderStatus();
@@ -353,6 +360,9 @@ function signedOut(message) {
   state.conversations.clear();
   state.touched.clear();
   state.fromCache = false;
+  state.connection = "connecting";
+  state.connectionLost = false;
+  state.syncFailed = false;
   closeConversation();
   setTotal(0);
   conversationList.render([], { openID: null, myUserID: "", syncing: false });
@@ -434,7 +444,7 @@ function renderStatus() {
   let key;
   let text;
   if (state.syncing || state.fromCache) [key, text] = ["syncing", "syncing"];
-  else if (state.syncFailed || state.connection === "offline") {
+  else if (state.syncFailed || state.connection === "offline" || state.connectionLost) {
     [key, text] = ["offline", "offline — not up to date"];
   } else if (state.connection === "connecting") [key, text] = ["connecting", "connecting"];
   else [key, text] = ["up-to-date", "up to date"];
