@@ -94,6 +94,8 @@ const state = {
  * @property {number} minSeq smallest seq loaded (0: none yet)
  * @property {boolean} isEnd no older messages
  * @property {boolean} loadingOlder
+ * @property {boolean} loadingLatest
+ * @property {boolean} latestAgain a newer page is wanted once the one loading is back
  * @property {boolean} loaded the first page has arrived
  */
 
@@ -474,6 +476,8 @@ function openConversation(id, draft = null) {
       minSeq: 0,
       isEnd: false,
       loadingOlder: false,
+      loadingLatest: false,
+      latestAgain: false,
       loaded: false,
     };
     messageList.clear();
@@ -548,6 +552,11 @@ function mergeMessages(chat, messages, messageState = "sent") {
 
 /** The newest page of history (on open, and when the conversation moved past what we show). */
 async function loadLatest(chat, { scroll = "keep" } = {}) {
+  if (chat.loadingLatest) {
+    chat.latestAgain = true; // one more round once this one is back
+    return;
+  }
+  chat.loadingLatest = true;
   try {
     const page = await call("getAdvancedHistoryMessageList", {
       conversationID: chat.id,
@@ -556,11 +565,15 @@ async function loadLatest(chat, { scroll = "keep" } = {}) {
     });
     if (state.chat !== chat) return;
     const list = page?.messageList ?? [];
-    mergeMessages(chat, list);
-    if (!chat.loaded) {
+    const shown = highestSeq(chat);
+    if (!chat.loaded || (list.length && shown && list[0].seq > shown + 1)) {
+      // First page, or more arrived than one page holds: start over from this page,
+      // so the history shown never has a hole (unsent messages stay).
+      for (const [id, message] of chat.messages) if (message.seq) chat.messages.delete(id);
       chat.minSeq = list.length ? list[0].seq : 0;
       chat.isEnd = Boolean(page?.isEnd) || list.length === 0;
     }
+    mergeMessages(chat, list);
   } catch (error) {
     if (state.chat !== chat) return;
     const { errCode, errMsg } = asError(error);
@@ -569,12 +582,26 @@ async function loadLatest(chat, { scroll = "keep" } = {}) {
     } else {
       showError(`Could not load messages: ${errMsg}`);
     }
+  } finally {
+    chat.loadingLatest = false;
   }
+  if (state.chat !== chat) return;
   chat.loaded = true;
   const wasAtBottom = nearBottom();
   renderChat();
   if (scroll === "bottom" || wasAtBottom) scrollToBottom();
+  if (chat.latestAgain) {
+    chat.latestAgain = false;
+    const record = state.conversations.get(chat.id);
+    if (record && record.maxSeq > highestSeq(chat)) loadLatest(chat);
+  }
   fillViewport(chat);
+}
+
+function highestSeq(chat) {
+  let highest = 0;
+  for (const message of chat.messages.values()) highest = Math.max(highest, message.seq || 0);
+  return highest;
 }
 
 /** Load older pages until the list can scroll (so scrolling up can load more). */
@@ -623,9 +650,8 @@ function onOpenConversationChanged(record) {
   chat.type = record.conversationType;
   chat.peer = record.userID || chat.peer;
   chat.groupID = record.groupID || chat.groupID;
-  const shown = Math.max(0, ...[...chat.messages.values()].map((m) => m.seq || 0));
   // Messages a sync brought in are not announced as new: fetch what we do not show.
-  if (chat.loaded && record.maxSeq > shown) loadLatest(chat);
+  if (chat.loaded && record.maxSeq > highestSeq(chat)) loadLatest(chat);
   renderChat();
   if ((Number(record.unreadCount) || 0) > 0) autoMarkRead("new messages");
 }
@@ -641,10 +667,16 @@ function receiveMessages(messages) {
 
 // -- marking read -----------------------------------------------------------------------
 
-/** Read only what the reader can see: an open chat in a visible page. */
-function autoMarkRead(_why) {
+/**
+ * Read only what the reader can see: an open chat in a visible page. Opening always asks
+ * (the SDK then asks the server, whatever the cache says); later triggers — the page
+ * becoming visible, new messages — only when something is unread.
+ */
+function autoMarkRead(why) {
   if (!state.chat || document.visibilityState !== "visible") return;
-  if (!state.conversations.has(state.chat.id)) return;
+  const record = state.conversations.get(state.chat.id);
+  if (!record) return;
+  if (why !== "open" && !(Number(record.unreadCount) > 0)) return;
   markRead(state.chat.id);
 }
 

@@ -236,7 +236,9 @@ def test_failed_mark_read_changes_nothing(api: Api, open_app: Any, failure: str)
     app.expect_counts({with_bob: 0, with_carol: 1}, 1)
 
 
-def test_counts_survive_a_server_crash(server: Any, api: Api, open_app: Any) -> None:
+def test_counts_survive_a_server_crash(
+    server: Any, api: Api, open_app: Any, screenshot: Any
+) -> None:
     # Intent: the server process is killed (kill -9) right after a mark-read and started again on the same database: the page reconnects by itself, and after a reload the counts are still right.
     bob, carol = api.user("bob"), api.user("carol")
     api.user("alice")
@@ -255,6 +257,7 @@ def test_counts_survive_a_server_crash(server: Any, api: Api, open_app: Any) -> 
     server.kill9()  # ...which dies at once
     expect(app.page.get_by_test_id("sync-status")).to_have_attribute("data-state", "offline")
     expect(app.page.get_by_test_id("sync-status")).to_contain_text("not up to date")
+    screenshot(app.page, "desktop-offline")
     server.start()
 
     app.wait_up_to_date()  # reconnected without a reload
