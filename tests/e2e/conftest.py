@@ -131,7 +131,9 @@ def api(server: Server) -> Iterator[Api]:
 
 
 @pytest.fixture
-def open_app(new_context: Callable[..., BrowserContext], server: Server) -> Callable[..., App]:
+def open_app(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> Iterator[Callable[..., App]]:
     """``open_app(context=None, viewport=DESKTOP)``: a page on the app, booted.
 
     Without ``context`` a new one is made: a separate browser profile, i.e. another
@@ -145,10 +147,14 @@ def open_app(new_context: Callable[..., BrowserContext], server: Server) -> Call
         if viewport:
             page.set_viewport_size(viewport)
         app = App(page, server.url)
+        apps.append(app)
         app.goto()
         return app
 
-    return make
+    apps: list[App] = []
+    yield make
+    errors = [f"{a.page.url}: {e}" for a in apps for e in a.page_errors]
+    assert not errors, "uncaught exceptions in the page:\n" + "\n".join(errors)
 
 
 @pytest.fixture

@@ -182,9 +182,14 @@ class App:
         self.page = page
         self.base_url = base_url
         self.console: list[str] = []
+        self.page_errors: list[str] = []  # uncaught exceptions in the page: always a bug
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        page.on("pageerror", self._page_error)
         page.add_init_script(INIT_SCRIPT)
+
+    def _page_error(self, error: Any) -> None:
+        self.page_errors.append(str(error))
+        self.console.append(f"pageerror: {error}")
 
     @property
     def context(self) -> Any:
