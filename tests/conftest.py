@@ -42,3 +42,10 @@ def database_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's sync API keeps an event loop running in
+    the main thread for the rest of the session, and asyncio.run() refuses to nest."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
