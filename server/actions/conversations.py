@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from server import events
-from server.actions.state import user_state
+from server.actions.state import user_states
 from server.actions.users import CurrentUser, now_ms
 from server.errors import ApiError, ErrorCode
 from server.fanout import Hub
@@ -40,10 +40,7 @@ def create_group(
             tx.conn, group_id, request.groupName, member_ids, now_ms()
         )
         conversation_store.stamp_members(tx.conn, conversation_id, member_ids)
-        states = {
-            member: user_state(tx.conn, db.epoch, member, [conversation_id])
-            for member in member_ids
-        }
+        states = user_states(tx.conn, db.epoch, member_ids, [conversation_id])
         pushed = [(member, events.conversation_changed(s)) for member, s in states.items()]
         tx.on_commit(lambda: hub.publish(pushed))
     return {"groupID": group_id, "conversationID": conversation_id, "state": states[user.user_id]}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server import events
 from server.actions.conversations import check_member
-from server.actions.state import user_state
+from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser, now_ms
 from server.errors import ApiError, ErrorCode
 from server.fanout import Hub
@@ -61,7 +61,7 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
             if member != user.user_id and conversation_id.startswith("si_"):
                 read_state.advance_peer_read(tx.conn, member, conversation_id, seq)
         conversation_store.stamp_members(tx.conn, conversation_id, member_ids)
-        states = {m: user_state(tx.conn, db.epoch, m, [conversation_id]) for m in member_ids}
+        states = user_states(tx.conn, db.epoch, member_ids, [conversation_id])
         # The new message is the conversation's latest: the records already carry it.
         message = states[user.user_id]["conversations"][0]["latestMsg"]
         pushed = [(m, events.message_new(s, message)) for m, s in states.items()]

@@ -6,7 +6,7 @@ from typing import Any
 
 from server import events
 from server.actions.conversations import check_member
-from server.actions.state import user_state
+from server.actions.state import user_states
 from server.actions.users import CurrentUser
 from server.fanout import Hub
 from server.schemas import MarkReadRequest
@@ -40,12 +40,15 @@ def mark_read(
         else:
             # Nothing moved (idempotent repeat, or a stale request): no version, no event.
             changed = False
-        mine = user_state(tx.conn, db.epoch, user.user_id, [conversation_id])
+        states = user_states(
+            tx.conn, db.epoch, affected if changed else [user.user_id], [conversation_id]
+        )
+        mine = states[user.user_id]
         if changed:
             pushed = [(user.user_id, events.conversation_changed(mine))]
             if peer_id is not None:
-                theirs = user_state(tx.conn, db.epoch, peer_id, [conversation_id])
-                pushed.append((peer_id, events.receipt_c2c(theirs, user.user_id, target)))
+                receipt = events.receipt_c2c(states[peer_id], user.user_id, target)
+                pushed.append((peer_id, receipt))
             tx.on_commit(lambda: hub.publish(pushed))
     return {"state": mine}
 

@@ -8,19 +8,17 @@ from server.actions.users import CurrentUser
 from server.schemas import SyncQuery
 from server.storage import Database
 from server.storage import conversations as conversation_store
-from server.storage import users as user_store
 
 
 def sync(db: Database, user: CurrentUser, query: SyncQuery) -> dict[str, Any]:
     with db.read() as conn:
-        version = user_store.user_version(conn, user.user_id)
+        version, total = conversation_store.versions_and_totals(conn, [user.user_id])[user.user_id]
         # Another database, no version, or a version from the future: only a full
         # snapshot is safe, and the client is told so it drops its cache first.
         full = query.epoch != db.epoch or query.version is None or query.version > version
         records = conversation_store.conversation_records(
-            conn, user.user_id, since_version=None if full else query.version
-        )
-        total = conversation_store.total_unread(conn, user.user_id)
+            conn, [user.user_id], since_version=None if full else query.version
+        )[user.user_id]
     return {
         "epoch": db.epoch,
         "version": version,

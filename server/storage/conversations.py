@@ -124,27 +124,35 @@ def stamp_members(conn: Connection, conversation_id: str, user_ids: Collection[s
     )
 
 
-def total_unread(conn: Connection, user_id: str) -> int:
-    """The one definition of unread, summed: sum of (max_seq - has_read_seq)."""
-    total = conn.scalar(
-        select(func.coalesce(func.sum(conversations.c.max_seq - members.c.has_read_seq), 0))
-        .select_from(members)
-        .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
-        .where(members.c.user_id == user_id)
+def versions_and_totals(conn: Connection, user_ids: Collection[str]) -> dict[str, tuple[int, int]]:
+    """user_id -> (version, total unread): the one definition of unread, summed."""
+    unread = func.coalesce(func.sum(conversations.c.max_seq - members.c.has_read_seq), 0)
+    rows = conn.execute(
+        select(users.c.user_id, users.c.version, unread)
+        .select_from(users)
+        .outerjoin(members, members.c.user_id == users.c.user_id)
+        .outerjoin(conversations, conversations.c.conversation_id == members.c.conversation_id)
+        .where(users.c.user_id.in_(list(user_ids)))
+        .group_by(users.c.user_id, users.c.version)
     )
-    return int(total or 0)
+    return {user_id: (int(version), int(total)) for user_id, version, total in rows}
+
+
+def total_unread(conn: Connection, user_id: str) -> int:
+    return versions_and_totals(conn, [user_id])[user_id][1]
 
 
 def conversation_records(
     conn: Connection,
-    user_id: str,
+    user_ids: Collection[str],
     conversation_ids: Collection[str] | None = None,
     since_version: int | None = None,
-) -> list[dict[str, Any]]:
-    """The user's view of conversations, in the API's (OpenIM's) field names."""
+) -> dict[str, list[dict[str, Any]]]:
+    """Each user's view of conversations, in the API's (OpenIM's) field names."""
     peer = users.alias("peer")
     query = (
         select(
+            members.c.user_id,
             members.c.conversation_id,
             members.c.peer_id,
             members.c.has_read_seq,
@@ -173,13 +181,16 @@ def conversation_records(
                 messages.c.seq == conversations.c.max_seq,
             ),
         )
-        .where(members.c.user_id == user_id)
+        .where(members.c.user_id.in_(list(user_ids)))
     )
     if conversation_ids is not None:
         query = query.where(members.c.conversation_id.in_(list(conversation_ids)))
     if since_version is not None:
         query = query.where(members.c.version > since_version)
-    return [_record(row) for row in conn.execute(query)]
+    records: dict[str, list[dict[str, Any]]] = {user_id: [] for user_id in user_ids}
+    for row in conn.execute(query):
+        records[row.user_id].append(_record(row))
+    return records
 
 
 def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:

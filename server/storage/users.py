@@ -57,6 +57,8 @@ def lock_users(conn: Connection, user_ids: Iterable[str]) -> None:
     Every write transaction that touches several users takes these locks first, in this
     order, so concurrent writers cannot deadlock on PostgreSQL (SQLite has one writer).
     """
+    if conn.dialect.name == "sqlite":
+        return  # BEGIN IMMEDIATE already made this the only writer
     ordered = sorted(set(user_ids))
     conn.execute(
         select(users.c.user_id)
