@@ -153,6 +153,8 @@ def open_app(
 
     apps: list[App] = []
     yield make
+    for app in apps:  # shown by pytest for a failed test (and with -s)
+        print(f"--- console of {app.page.url}", *app.console, sep="\n")
     errors = [f"{a.page.url}: {e}" for a in apps for e in a.page_errors]
     assert not errors, "uncaught exceptions in the page:\n" + "\n".join(errors)
 
