@@ -206,10 +206,12 @@ async function boot() {
     clearTimeout(slow);
     if (status === LOGGED_IN) {
       await enter(await whoAmI(readyAnswer?.userID));
-    } else if (state.me) {
-      signedOut(""); // the cached list was painted, but the session is gone
     } else {
-      showLogin();
+      // No session, or the server refused the saved one (then say so).
+      const refused = readyAnswer?.restoreError;
+      const message = refused ? `Please log in again (${refused.errMsg}).` : "";
+      if (state.me) signedOut(message); // a cached list was painted: take it down
+      else showLogin(message);
     }
   } catch (error) {
     clearTimeout(slow);
