@@ -180,12 +180,16 @@ function listen() {
   on("OnRecvNewMessages", (messages) => receiveMessages(messages));
   on("OnRecvC2CReadReceipt", () => renderChat());
   on("OnUserTokenExpired", () => {
-    if (state.me) signedOut("Your session has expired. Please log in again.");
+    sessionRefused = true;
+    if (state.me) signedOut(SESSION_EXPIRED);
   });
 }
 
 /** Set once the SDK has answered the login status, i.e. the first sync has ended. */
 let bootDone = false;
+/** The server refused our token (OnUserTokenExpired), possibly while restoring. */
+let sessionRefused = false;
+const SESSION_EXPIRED = "Your session has expired. Please log in again.";
 
 // -- boot -------------------------------------------------------------------------------
 
@@ -208,8 +212,10 @@ async function boot() {
       await enter(await whoAmI(readyAnswer?.userID));
     } else {
       // No session, or the server refused the saved one (then say so).
-      const refused = readyAnswer?.restoreError;
-      const message = refused ? `Please log in again (${refused.errMsg}).` : "";
+      const failed = readyAnswer?.restoreError;
+      const message = failed
+        ? `Please log in again (${failed.errMsg}).`
+        : sessionRefused ? SESSION_EXPIRED : "";
       if (state.me) signedOut(message); // a cached list was painted: take it down
       else showLogin(message);
     }
@@ -270,6 +276,7 @@ function storedMe() {
 /** Logged in (or restored): show the server's truth on the main screen. */
 async function enter(me) {
   bootDone = true;
+  sessionRefused = false;
   state.me = me;
   localStorage.setItem(ME_KEY, JSON.stringify(me));
   // Take the synced list before dropping the "syncing" mark of a cached paint, so the

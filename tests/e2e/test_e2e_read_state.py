@@ -323,6 +323,11 @@ def test_new_database_drops_the_cache(server: Any, api: Api, open_app: Any) -> N
     api.send(bob, "old news", to="alice")
     api.send(bob, "old group news", group=old_group_id)
     app.expect_counts({single("alice", "bob"): 1, old_group: 1}, 2)
+    phone = open_app(viewport=PHONE)  # a second device, closed before the change
+    phone.log_in("alice")
+    phone.expect_counts({single("alice", "bob"): 1, old_group: 1}, 2)
+    phone_profile = phone.context
+    phone.page.close()
 
     server.replace_database()
     api.user("alice")
@@ -342,6 +347,14 @@ def test_new_database_drops_the_cache(server: Any, api: Api, open_app: Any) -> N
     app.wait_up_to_date()
     app.expect_counts(expected, 4)
     assert app.seen()["badges"].keys() == expected.keys()  # the old cache never painted
+
+    phone = open_app(context=phone_profile, viewport=PHONE)  # wakes up: its session is refused
+    expect(phone.page.get_by_test_id("login-form")).to_be_visible()
+    expect(phone.page.get_by_test_id("login-error")).to_contain_text("log in again")
+    expect(phone.page.get_by_test_id("conversation-item")).to_have_count(0)
+    phone.log_in("alice")
+    phone.expect_counts(expected, 4)
+    assert_page_matches_server(phone, api, "alice")
 
 
 def test_reload_paints_the_cache_marked_syncing_then_the_truth(
