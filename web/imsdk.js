@@ -44,9 +44,23 @@
 //                  IndexedDB cache holds right now, WITHOUT waiting for the first sync.
 //                  For painting at once after a reload while `ready` is pending; show it
 //                  marked as syncing while `syncing` is true (rule 9). Empty when logged out.
+//                  Until `ready` resolves it is read on the page itself (not waiting for
+//                  Pyodide to boot), with `syncing` true whenever a session is saved.
 //   getSelfUserInfo()
 //                  data: {userID, nickname} of the logged-in user (OpenIM's name; only
 //                  these two fields). Rejects 10001 when not logged in.
+//   getBootTimings()
+//                  data: when each boot step ended, in ms on the page's clock
+//                  (performance.now(), 0 = the navigation's start), null if not reached:
+//                  {imsdkStart, workerSpawned, workerCreated, scriptStart, modulesLoaded,
+//                  pyodideLoaded, packageLoaded, sdkImported, restored, ready,
+//                  cachedListAnswered}. Steps: imsdk.js runs; it creates the worker;
+//                  worker.js starts; Pyodide's JS, idb and idb-store.js imported;
+//                  loadPyodide done; the SDK wheel loaded; the SDK imported and created;
+//                  the saved session restored (its first sync over); `ready` seen on the
+//                  page; the first getCachedConversationList answered. The same steps are
+//                  also page performance marks named "tidemark:<step>". Answers once
+//                  the worker is up (not booted: it answers between boot steps).
 //
 // The session (token) lives in IndexedDB, written by the SDK in the worker (workers have
 // no localStorage); layout in idb-store.js.
@@ -122,12 +136,29 @@ function workerUp(worker) {
   });
 }
 
-async function startWorker() {
+// Boot steps seen on the page (performance.now(); see getBootTimings in the header).
+const pageTimings = { imsdkStart: null, workerSpawned: null, ready: null, cachedListAnswered: null };
+function mark(step) {
+  if (pageTimings[step] !== null) return;
+  pageTimings[step] = performance.now();
+  performance.mark(`tidemark:${step}`);
+}
+mark("imsdkStart");
+
+async function fetchBuildId() {
   const response = await fetch("/build.json", { cache: "no-cache" });
   if (!response.ok) throw new Error(`/build.json: HTTP ${response.status}`);
   const { buildId } = await response.json();
+  return buildId;
+}
+
+const build = fetchBuildId();
+
+async function startWorker() {
+  const buildId = await build;
   // Start the worker first: Pyodide's boot is the long pole, Comlink loads meanwhile.
   const worker = new Worker(`/worker.js?build=${encodeURIComponent(buildId)}`, { type: "module" });
+  mark("workerSpawned");
   const [Comlink] = await Promise.all([
     import(`/assets/${encodeURIComponent(buildId)}/vendor/comlink.mjs`),
     workerUp(worker),
@@ -139,13 +170,96 @@ async function startWorker() {
 
 const remote = startWorker();
 
+/** The worker's boot steps (ms since the Unix epoch) on the page's clock; marked once. */
+const workerMarks = new Set();
+async function bootTimings() {
+  let steps = {};
+  try {
+    steps = await (await remote).bootTimings();
+  } catch {
+    steps = {}; // the worker failed to start: the page's steps only
+  }
+  const data = { ...pageTimings };
+  for (const step of [
+    "workerCreated",
+    "scriptStart",
+    "modulesLoaded",
+    "pyodideLoaded",
+    "packageLoaded",
+    "sdkImported",
+    "restored",
+  ]) {
+    const at = typeof steps[step] === "number" ? steps[step] - performance.timeOrigin : null;
+    data[step] = at;
+    if (at !== null && !workerMarks.has(step)) {
+      workerMarks.add(step);
+      performance.mark(`tidemark:${step}`, { startTime: Math.max(0, at) });
+    }
+  }
+  return { errCode: 0, errMsg: "", data };
+}
+
+// -- the cached list, read on the page ---------------------------------------------------
+// Until the worker is ready (Pyodide boots for 1-3 s), getCachedConversationList reads
+// IndexedDB right here, with the same idb-store.js functions the worker uses: the session
+// (whose cache), then that user's cache meta and records in one transaction. The records
+// are what the SDK stored: server-confirmed, with the SDK's unreadCount, so the total is
+// their sum (no second unread definition). A saved session means the SDK is restoring it,
+// so the answer says `syncing` (rule 9: the page marks it so). Once `ready` has resolved,
+// the worker answers, as it knows the exact state.
+
+let workerReady = false;
+const pageStore = build.then(async (buildId) => {
+  const [idb, store] = await Promise.all([
+    import(`/assets/${encodeURIComponent(buildId)}/vendor/idb.js`),
+    import("./idb-store.js"),
+  ]);
+  store.configure({ openDB: idb.openDB });
+  return store;
+});
+pageStore.catch(() => {}); // the worker answers instead
+
+function byLatest(a, b) {
+  const time = (b.latestMsgSendTime || 0) - (a.latestMsgSendTime || 0);
+  if (time !== 0) return time;
+  return a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0;
+}
+
+async function cachedListOnPage() {
+  const store = await pageStore;
+  const session = await store.loadSession();
+  const userID = session?.userID ?? "";
+  let records = [];
+  if (userID) {
+    const { meta, conversations } = await store.load(userID);
+    if (meta && meta.userID === userID) records = conversations;
+  }
+  records.sort(byLatest); // getAllConversationList's order: newest activity first, then ID
+  const total = records.reduce((sum, record) => sum + (Number(record.unreadCount) || 0), 0);
+  return {
+    errCode: 0,
+    errMsg: "",
+    data: { userID, syncing: Boolean(userID), totalUnreadCount: total, conversationList: records },
+  };
+}
+
 async function invoke(method, arg) {
+  if (method === "getCachedConversationList" && !workerReady) {
+    try {
+      const answer = await cachedListOnPage();
+      mark("cachedListAnswered");
+      return answer;
+    } catch {
+      // IndexedDB unusable here: ask the worker
+    }
+  }
   let answer;
   try {
     answer = await (await remote).call(method, arg);
   } catch (error) {
     throw bootFailure(error);
   }
+  if (method === "getCachedConversationList") mark("cachedListAnswered");
   if (answer.errCode !== 0) throw { errCode: answer.errCode, errMsg: answer.errMsg };
   return answer;
 }
@@ -154,9 +268,15 @@ const IMSDK = {
   CbEvents: Object.fromEntries(EVENTS.map((event) => [event, event])),
   ready: remote
     .then((worker) => worker.ready())
+    .then((answer) => {
+      workerReady = true;
+      mark("ready");
+      return answer;
+    })
     .catch((error) => {
       throw bootFailure(error);
     }),
+  getBootTimings: bootTimings,
   on(event, handler) {
     if (!handlers.has(event) || typeof handler !== "function") {
       return Promise.reject({ errCode: 1002, errMsg: `on(${event}): unknown event or no handler` });

@@ -11,12 +11,31 @@
 //                          restoreError}} once booted and the saved session (if any) is
 //                          restored, its first sync over (rule 9)
 //   setListener(cb)     -> cb(event, data) receives every SDK event (a Comlink.proxy)
+//   bootTimings()       -> {workerCreated, scriptStart, modulesLoaded, pyodideLoaded,
+//                          packageLoaded, sdkImported, restored}: when each boot step
+//                          ended, in ms since the Unix epoch (performance.timeOrigin +
+//                          performance.now(), comparable with the page's); null if not
+//                          reached yet (imsdk.js turns them into page-relative times)
 // Boot failures (asset missing, package not loaded) reject call() and ready() with an Error.
 //
 // Why a worker: Pyodide's boot and the SDK's work stay off the page's main thread. Each
 // tab runs its own worker; tabs share IndexedDB (layout in idb-store.js).
 
 const SDK_PACKAGE = "tidemark-sdk";
+
+// Boot steps, in ms since the Unix epoch (see bootTimings above).
+const timings = {
+  workerCreated: performance.timeOrigin,
+  scriptStart: performance.timeOrigin + performance.now(),
+  modulesLoaded: null,
+  pyodideLoaded: null,
+  packageLoaded: null,
+  sdkImported: null,
+  restored: null,
+};
+const stamp = (step) => {
+  timings[step] = performance.timeOrigin + performance.now();
+};
 
 const buildId = new URL(self.location.href).searchParams.get("build");
 // Absolute URLs: Pyodide resolves lockFileURL against an absent base in a worker and
@@ -43,11 +62,13 @@ async function boot() {
     import("./idb-store.js"),
   ]);
   idbStore.configure({ openDB: idb.openDB });
+  stamp("modulesLoaded");
 
   const pyodide = await loadPyodide({
     indexURL: `${assets}pyodide/`,
     lockFileURL: `${assets}pyodide/pyodide-lock.json`,
   });
+  stamp("pyodideLoaded");
   // loadPackage reports failures through errorCallback and resolves anyway: check.
   const errors = [];
   const loaded = await pyodide.loadPackage(SDK_PACKAGE, {
@@ -57,10 +78,12 @@ async function boot() {
   if (!loaded.some((pkg) => pkg.name === SDK_PACKAGE)) {
     throw new Error(`${SDK_PACKAGE} did not load: ${errors.join("; ") || "unknown error"}`);
   }
+  stamp("packageLoaded");
   const browser = pyodide.pyimport("tidemark_sdk._browser");
   const sdk = browser.create_browser_sdk(idbStore, self.location.origin);
   browser.destroy();
   sdk.set_listener(emit);
+  stamp("sdkImported");
   // performance.now() counts from the worker's start: Pyodide + SDK boot time.
   console.info(`Tidemark SDK booted in ${Math.round(performance.now())} ms`);
   return sdk;
@@ -68,7 +91,11 @@ async function boot() {
 
 const booted = boot();
 // Log back in from the saved session at once: the page only waits for ready().
-const restored = booted.then((sdk) => sdk.start());
+const restored = booted.then(async (sdk) => {
+  const answer = await sdk.start();
+  stamp("restored");
+  return answer;
+});
 restored.catch((error) => console.error("Tidemark worker failed to start:", error));
 
 async function importComlink() {
@@ -83,6 +110,9 @@ Comlink.expose({
   },
   ready() {
     return restored;
+  },
+  bootTimings() {
+    return { ...timings };
   },
   setListener(callback) {
     listener = callback;

@@ -391,9 +391,15 @@ def test_reload_paints_the_cache_marked_syncing_then_the_truth(
     app.page.evaluate(
         "() => { window.__total = IMSDK.getTotalUnreadMsgCount().then((a) => a.data); }"
     )
+    # The cache paints before Pyodide has booted: wait until the restored session's sync
+    # is under way (and held), then check the count query waits for it.
+    for _ in range(300):
+        if held:
+            break
+        app.page.wait_for_timeout(100)
+    assert held, "the restored session did not sync"
     app.page.wait_for_timeout(300)
     assert app.page.evaluate("() => Promise.race([window.__total, 'waiting'])") == "waiting"
-    assert held, "the restored session did not sync"
 
     holding = False
     for route in held:
