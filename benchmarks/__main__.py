@@ -15,9 +15,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import b3_throughput, b4_sync, b5_unread, plots
+from benchmarks import (
+    b1_reload,
+    b2_markread,
+    b3_throughput,
+    b4_sync,
+    b5_unread,
+    b6_longtasks,
+    plots,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _b1(args: argparse.Namespace) -> Any:
+    return b1_reload.run(args.tiny)
+
+
+def _b2(args: argparse.Namespace) -> Any:
+    return b2_markread.run(args.tiny)
 
 
 def _b3(args: argparse.Namespace) -> Any:
@@ -32,7 +48,18 @@ def _b5(args: argparse.Namespace) -> Any:
     return b5_unread.run(args.tiny, args.postgres_url)
 
 
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {"B3": _b3, "B4": _b4, "B5": _b5}
+def _b6(args: argparse.Namespace) -> Any:
+    return b6_longtasks.run(args.tiny)
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "B1": _b1,
+    "B2": _b2,
+    "B3": _b3,
+    "B4": _b4,
+    "B5": _b5,
+    "B6": _b6,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +92,33 @@ def main(argv: list[str] | None = None) -> int:
 
 def table(results: dict[str, Any]) -> str:
     rows = [("bench", "case", "median", "p90", "p99", "runs", "notes")]
+    if "B1" in results:
+        r = results["B1"]
+        n = r["conversations"]
+        for case in ("warm", "cold"):
+            c = r[case]
+            source = "cached list" if c["list_from_cache"] else "list (no cache: after sync)"
+            targets = (
+                {"list": "target ≤ 300 ms", "total": "target ≤ 1.5 s"} if case == "warm" else {}
+            )
+            for key, label in (
+                ("list", f"(a) {source} painted"),
+                ("total", "(b) true total shown"),
+            ):
+                s = c[f"{key}_ms"]
+                rows.append(
+                    (
+                        "B1",
+                        f"{case} reload {label}, {n} convs",
+                        f"{s['median']:.0f} ms",
+                        f"{s['p90']:.0f} ms",
+                        f"{s['p99']:.0f} ms",
+                        str(s["runs"]),
+                        targets.get(key, ""),
+                    )
+                )
+            steps = " · ".join(f"{k} {v:.0f}" for k, v in c["steps_median_ms"].items())
+            rows.append(("B1", f"{case} (b) split, median ms", "", "", "", "", steps))
     for r in results.get("B3", []):
         d = r["delivery_ms"] or {"median": float("nan"), "p90": float("nan"), "p99": float("nan")}
         label = f"{r['engine']}, {r['clients']} clients"
@@ -123,6 +177,47 @@ def table(results: dict[str, Any]) -> str:
                 "target ≤ 5 ms at 10,000 convs",
             )
         )
+    if "B2" in results:
+        r = results["B2"]
+        for key, label, note in (
+            ("same_tab_ms", "same tab: call → badge cleared", "target p99 ≤ 50 ms"),
+            ("same_tab_painted_ms", "same tab: call → next frame painted", ""),
+            ("second_device_ms", "second device: call → badge cleared", "target p99 ≤ 100 ms"),
+            ("second_device_painted_ms", "second device: call → next frame", ""),
+            ("resolved_ms", "call → its Promise resolved", ""),
+        ):
+            s = r[key]
+            rows.append(
+                (
+                    "B2",
+                    f"mark-read, {label}",
+                    f"{s['median']:.1f} ms",
+                    f"{s['p90']:.1f} ms",
+                    f"{s['p99']:.1f} ms",
+                    str(s["runs"]),
+                    note,
+                )
+            )
+    if "B6" in results:
+        r = results["B6"]
+        for case in ("login", "reload"):
+            for phase, label in (
+                ("boot", "before Pyodide booted"),
+                ("sync", "after (sync, render)"),
+            ):
+                s = r[case][phase]
+                rows.append(
+                    (
+                        "B6",
+                        f"{case}, {r['conversations']:,} convs: longest task {label}",
+                        f"{s['max_ms']:.0f} ms",
+                        "",
+                        "",
+                        str(s["count"]),
+                        f"{s['count']} long tasks, {s['total_ms']:.0f} ms"
+                        + (" (target: none > 50 ms)" if phase == "sync" else ""),
+                    )
+                )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

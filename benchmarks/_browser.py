@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import BrowserContext, Page, Playwright
+from playwright.async_api import BrowserContext, Page, Playwright, ViewportSize
 
 from benchmarks.seed import PASSWORD
 
@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 
 INIT_SCRIPT = r"""
 (() => {
@@ -81,7 +81,9 @@ INIT_SCRIPT = r"""
 
   try {
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) bench.longTasks.push({ start: e.startTime, duration: e.duration });
+      for (const e of list.getEntries()) {
+        bench.longTasks.push({ start: e.startTime, duration: e.duration });
+      }
     }).observe({ type: "longtask", buffered: true });
   } catch (error) { bench.errors.push(String(error)); }
   try {

@@ -170,7 +170,14 @@ class IndexedDBStore:
         if self._user is None:
             raise StorageError("apply() before reset(): there is no cache")
         result = await self._call("apply", self._user, version, list(conversations), list(messages))
-        known_seq = {cid: record["maxSeq"] for cid, record in self._view.items()}
+        # maxSeq known before this call, of the conversations of these messages only (not
+        # a copy of the whole view: that would cost O(conversations) per event).
+        known_seq: dict[str, int] = {}
+        for message in messages:
+            cid = message["conversationID"]
+            if cid not in known_seq:
+                record = self._view.get(cid)
+                known_seq[cid] = record["maxSeq"] if record is not None else 0
         changes: list[Change] = []
         for record in cast(list[Conversation | None], result["records"]):
             if record is None:  # not stored: nothing newer than what we hold was given

@@ -133,6 +133,10 @@ class TidemarkClient:
         self._status = LoginStatus.LOGGED_OUT
         self._session: Session | None = None
         self._meta: CacheMeta | None = None
+        # conversationID -> (hasReadSeq, unread) of the record this client last stored or
+        # loaded, and their unread sum: the total without reading every record from the
+        # store on every event (rule 2's unread() per record, summed, as _total does).
+        self._positions: dict[str, tuple[int, int]] = {}
         self._total = 0
         # Set once the first sync after login/restore has ended, however it ended (rule 9).
         self._synced = asyncio.Event()
@@ -260,7 +264,9 @@ class TidemarkClient:
                 meta = CacheMeta(userID=session["userID"], epoch="", version=0, schema=CACHE_SCHEMA)
                 await self._store.reset(meta, [], [])
             self._meta = meta
-            self._total = _total(await self._store.conversations())
+            self._positions.clear()
+            self._note(await self._store.conversations())
+            self._total = self._unread_sum()
             self._spawn(self._connection_loop(session))
             try:
                 await self._sync()
@@ -496,6 +502,7 @@ class TidemarkClient:
             await self._store.reset(fresh, records, latest)
             if self._meta is meta:
                 self._meta = fresh
+            self._positions.clear()  # what the snapshot dropped is gone; _announce notes the rest
             changes = [Change(old=before.get(r["conversationID"]), new=r) for r in records]
             # Nothing in a snapshot is announced as a new message; conversations may
             # also have gone, so the total is recounted even without changes.
@@ -576,20 +583,21 @@ class TidemarkClient:
             for c in changes
             if c["old"] is not None and _visible(c["old"]) != _visible(c["new"])
         ]
+        self._note([c["new"] for c in changes])
         if created:
             self._emit("OnNewConversation", created)
         if changed:
             self._emit("OnConversationChanged", changed)
-        cached = await self._store.conversations() if changes or messages or recount else []
         if messages:
             me = self._session["userID"] if self._session else ""
-            read = {c["conversationID"]: c["hasReadSeq"] for c in cached}
+            read = self._positions
             news = [
                 m
                 for m in messages
                 if m["clientMsgID"] not in self._sending
                 and (
-                    m["seq"] > read.get(m["conversationID"], 0) or (mine_too and m["sendID"] == me)
+                    m["seq"] > read.get(m["conversationID"], (0, 0))[0]
+                    or (mine_too and m["sendID"] == me)
                 )
             ]
             if news:
@@ -608,10 +616,18 @@ class TidemarkClient:
             if read_receipts:
                 self._emit("OnRecvC2CReadReceipt", read_receipts)
         if changes or recount:
-            total = _total(cached)
+            total = self._unread_sum()
             if total != self._total:
                 self._total = total
                 self._emit("OnTotalUnreadMessageCountChanged", total)
+
+    def _note(self, records: list[Conversation]) -> None:
+        """Remember the read position and unread count of records as stored."""
+        for record in records:
+            self._positions[record["conversationID"]] = (record["hasReadSeq"], unread(record))
+
+    def _unread_sum(self) -> int:
+        return sum(count for _, count in self._positions.values())
 
     # -- the WebSocket -----------------------------------------------------------------
 
