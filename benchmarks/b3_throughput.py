@@ -73,6 +73,7 @@ async def _measure(
     cpu_before, wall_before = _cpu_seconds(pid), time.perf_counter()
 
     started: dict[str, float] = {}
+    talked: list[int] = []  # clients whose chat with their partner exists
 
     def partner(i: int) -> str:
         return names[i ^ 1 if (i ^ 1) < count else i - 1]
@@ -83,13 +84,14 @@ async def _measure(
         message = await sender.create_text_message("benchmark")
         started[message["clientMsgID"]] = time.perf_counter()
         await sender.send_message(message, recv_id=partner(i))
+        talked.append(i)
 
     sends, send_elapsed = await _closed_loop(send_one, seconds, concurrency)
     await asyncio.sleep(1.0)  # let the last deliveries land
     latencies = [(arrivals[cid] - t0) * 1000 for cid, t0 in started.items() if cid in arrivals]
 
     async def read_one() -> None:
-        i = random.randrange(count)
+        i = random.choice(talked)
         partner = names[i ^ 1 if (i ^ 1) < count else i - 1]
         await clients[i].mark_conversation_message_as_read(
             f"si_{'_'.join(sorted((names[i], partner)))}"
