@@ -130,7 +130,8 @@ def table(results: dict[str, Any]) -> str:
                 "",
                 "",
                 "",
-                f"cpu {r['server_cpu_cores']:.2f} cores, peak {r['server_peak_rss_mb']:.0f} MB",
+                f"server cpu {r['server_cpu_cores']:.2f} cores, "
+                f"{r['server_cpu_ms_per_op']:.1f} ms/op, peak {r['server_peak_rss_mb']:.0f} MB",
             )
         )
         rows.append(

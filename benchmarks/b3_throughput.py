@@ -98,7 +98,8 @@ async def _measure(
         )
 
     reads, read_elapsed = await _closed_loop(read_one, seconds / 2, concurrency)
-    cpu = (_cpu_seconds(pid) - cpu_before) / (time.perf_counter() - wall_before)
+    cpu_seconds = _cpu_seconds(pid) - cpu_before
+    cpu = cpu_seconds / (time.perf_counter() - wall_before)
     peak_mb = _peak_rss_mb(pid)
     for client in clients:
         await client.logout()
@@ -114,6 +115,8 @@ async def _measure(
         "sent": len(started),
         "delivery_ms": summary(latencies) if latencies else None,
         "server_cpu_cores": cpu,
+        # What one operation costs the server: its capacity whatever the load generator.
+        "server_cpu_ms_per_op": cpu_seconds * 1000 / max(1, sends + reads),
         "server_peak_rss_mb": peak_mb,
         "latencies_ms": sorted(latencies),
     }
