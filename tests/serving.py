@@ -24,8 +24,15 @@ def free_port() -> int:
 class ServerProcess:
     """``tidemark serve`` on a port and database; its output goes to ``log_path``."""
 
-    def __init__(self, database_url: str, log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.database_url = database_url
+        self.extra_args = extra_args
         self.log_path = log_path
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,6 +49,7 @@ class ServerProcess:
             "TIDEMARK_REGISTER_RATE_LIMIT": "10000 per minute",
         }
         command = [TIDEMARK, "serve", "--port", str(self.port), "--database-url", self.database_url]
+        command += self.extra_args
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

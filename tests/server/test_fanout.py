@@ -7,6 +7,7 @@ import os
 import threading
 from contextlib import ExitStack
 
+import httpx
 import pytest
 from websockets.sync.client import connect
 from werkzeug.serving import make_server
@@ -64,3 +65,41 @@ def test_the_default_hub_is_in_process(tmp_path):
     app = make_app(f"sqlite:///{tmp_path}/db.sqlite")
     assert isinstance(app.extensions["tidemark"].hub.inner, LocalHub)
     app.extensions["tidemark"].db.dispose()
+
+
+def test_several_worker_processes_deliver_every_event(tmp_path):
+    """`tidemark serve --workers 2`: whichever process holds a socket, events reach it."""
+    from tests.serving import ServerProcess
+
+    server = ServerProcess(
+        f"sqlite:///{tmp_path}/db.sqlite",
+        tmp_path / "server.log",
+        extra_args=("--workers", "2", "--redis-url", REDIS_URL),
+    ).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http, ExitStack() as stack:
+            tokens = {}
+            for name in ("alice", "bob"):
+                body = {"userID": name, "password": "password!", "nickname": name}
+                assert http.post("/api/users", json=body).status_code == 201
+                login = {"userID": name, "password": "password!"}
+                tokens[name] = http.post("/api/auth/login", json=login).json()["token"]
+            sockets = []
+            for _ in range(6):  # spread over both processes by the kernel
+                ws = stack.enter_context(connect(server.url.replace("http", "ws") + "/api/ws"))
+                ws.send(json.dumps({"type": "auth", "token": tokens["bob"]}))
+                assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+                sockets.append(ws)
+            headers = {"Authorization": f"Bearer {tokens['alice']}"}
+            sent = []
+            for n in range(5):
+                body = {"clientMsgID": f"m{n}", "recvID": "bob", "text": f"hello {n}"}
+                answer = http.post("/api/messages", json=body, headers=headers)
+                sent.append(answer.json()["message"]["serverMsgID"])
+            for ws in sockets:
+                received = [json.loads(ws.recv(timeout=5))["message"]["serverMsgID"] for _ in sent]
+                assert sorted(received) == sorted(sent)
+        log = (tmp_path / "server.log").read_text()
+        assert log.count("Tidemark serving on") == 2
+    finally:
+        server.stop()
