@@ -37,7 +37,7 @@ def _b2(args: argparse.Namespace) -> Any:
 
 
 def _b3(args: argparse.Namespace) -> Any:
-    return b3_throughput.run(args.tiny, args.postgres_url)
+    return b3_throughput.run(args.tiny, args.postgres_url, args.server_workers)
 
 
 def _b4(args: argparse.Namespace) -> Any:
@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated subset, e.g. B4,B5")
     parser.add_argument("--postgres-url", help="also run B3 and B5 on this PostgreSQL database")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="B3: tidemark serve --workers N (Redis)"
+    )
     args = parser.parse_args(argv)
     chosen = args.only.upper().split(",") if args.only else list(BENCHMARKS)
     unknown = set(chosen) - set(BENCHMARKS)
@@ -121,7 +124,7 @@ def table(results: dict[str, Any]) -> str:
             rows.append(("B1", f"{case} (b) split, median ms", "", "", "", "", steps))
     for r in results.get("B3", []):
         d = r["delivery_ms"] or {"median": float("nan"), "p90": float("nan"), "p99": float("nan")}
-        label = f"{r['engine']}, {r['clients']} clients"
+        label = f"{r['engine']} x{r['workers']}, {r['clients']} clients"
         rows.append(
             (
                 "B3",

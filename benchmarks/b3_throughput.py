@@ -23,21 +23,25 @@ from benchmarks._util import summary
 from tests.serving import ServerProcess
 
 PASSWORD = "benchmark pw"
+REDIS_URL = os.environ.get("TIDEMARK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def run(tiny: bool, postgres_url: str | None) -> list[dict[str, Any]]:
+def run(tiny: bool, postgres_url: str | None, workers: int = 1) -> list[dict[str, Any]]:
+    """``workers`` > 1 runs ``tidemark serve --workers N`` with Redis fan-out."""
     clients, seconds, concurrency = (20, 2.0, 8) if tiny else (1000, 10.0, 64)
     results = []
     engines = [("sqlite", None)] + ([("postgres", postgres_url)] if postgres_url else [])
     for engine, url in engines:
         with tempfile.TemporaryDirectory() as folder:
             database_url = url or f"sqlite:///{Path(folder) / 'b3.db'}"
-            server = ServerProcess(database_url, Path(folder) / "server.log").start()
+            extra = ("--workers", str(workers), "--redis-url", REDIS_URL) if workers > 1 else ()
+            log = Path(folder) / "server.log"
+            server = ServerProcess(database_url, log, extra_args=extra).start()
             try:
                 result = asyncio.run(_measure(server, clients, seconds, concurrency))
             finally:
                 server.stop()
-        results.append({"engine": engine, **result})
+        results.append({"engine": engine, "workers": workers, **result})
     return results
 
 
