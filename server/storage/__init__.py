@@ -8,8 +8,9 @@ how events are pushed after commit and never for a rolled-back write (rule 7).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +45,22 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = _create_engine(url)
+        self._writer: AbstractContextManager[Any] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
         self._epoch: str | None = None
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """One serializable unit of writing; commits durably or rolls back whole."""
-        with self.engine.connect().execution_options(tidemark_write=True) as conn:
+        # SQLite has one writer at a time. Threads of this process queue here, woken at
+        # once, rather than in SQLite's busy handler, which sleeps in growing steps.
+        with self._writer, self.engine.connect().execution_options(tidemark_write=True) as conn:
             tx = Tx(conn)
             with conn.begin():
                 yield tx
-            for callback in tx._after_commit:
-                callback()
+        for callback in tx._after_commit:
+            callback()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
