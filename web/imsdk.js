@@ -54,11 +54,13 @@
 //                  (performance.now(), 0 = the navigation's start), null if not reached:
 //                  {imsdkStart, workerSpawned, workerCreated, scriptStart, modulesLoaded,
 //                  pyodideLoaded, packageLoaded, sdkImported, restored, ready,
-//                  cachedListAnswered}. Steps: imsdk.js runs; it creates the worker;
+//                  cachedListAnswered, snapshot}. Steps: imsdk.js runs; it creates the worker;
 //                  worker.js starts; Pyodide's JS, idb and idb-store.js imported;
 //                  loadPyodide done; the SDK wheel loaded; the SDK imported and created;
 //                  the saved session restored (its first sync over); `ready` seen on the
-//                  page; the first getCachedConversationList answered. The same steps are
+//                  page; the first getCachedConversationList answered. `snapshot` says
+//                  how Pyodide booted: "restored" from this build's memory snapshot,
+//                  "made" (booted in full and stored one) or "none". The same steps are
 //                  also page performance marks named "tidemark:<step>". Answers once
 //                  the worker is up (not booted: it answers between boot steps).
 //
@@ -196,6 +198,7 @@ async function bootTimings() {
       performance.mark(`tidemark:${step}`, { startTime: Math.max(0, at) });
     }
   }
+  data.snapshot = steps.snapshot ?? null;
   return { errCode: 0, errMsg: "", data };
 }
 
