@@ -134,8 +134,8 @@ class TidemarkClient:
         self._session: Session | None = None
         self._meta: CacheMeta | None = None
         # conversationID -> (hasReadSeq, unread) of the record this client last stored or
-        # loaded, and their unread sum: the total without reading every record from the
-        # store on every event (rule 2's unread() per record, summed, as _total does).
+        # loaded (rule 2's unread() per record); the total is their sum, kept without
+        # reading every record back from the store on every event or query.
         self._positions: dict[str, tuple[int, int]] = {}
         self._total = 0
         # Set once the first sync after login/restore has ended, however it ended (rule 9).
@@ -409,7 +409,9 @@ class TidemarkClient:
 
     async def get_total_unread_msg_count(self) -> int:
         await self._ready()
-        return _total(await self._store.conversations())
+        # The records this client stored or loaded, as its events reported them: no
+        # reading every record back from the store (O(conversations)) for one number.
+        return self._unread_sum()
 
     async def get_advanced_history_message_list(
         self, conversation_id: str, count: int = 20, last_min_seq: int = 0
@@ -748,10 +750,6 @@ def _visible(record: Conversation) -> dict[str, Any]:
 def _latest_messages(records: list[Conversation], messages: list[Message]) -> list[Message]:
     latest = [r["latestMsg"] for r in records if r["latestMsg"] is not None]
     return [*messages, *latest]
-
-
-def _total(records: list[Conversation]) -> int:
-    return sum(unread(record) for record in records)
 
 
 def _segment(conversation_id: str) -> str:
