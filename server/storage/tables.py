@@ -73,6 +73,7 @@ members = Table(
     # The user's version when this record last changed: incremental sync reads by it.
     Column("version", BigInteger, nullable=False),
     Index("ix_members_user_version", "user_id", "version"),
+    Index("ix_members_user_read", "user_id", "conversation_id", "has_read_seq"),
     Index("ix_members_conversation", "conversation_id"),
 )
 
