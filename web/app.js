@@ -6,7 +6,7 @@
 // User text is only ever inserted as text (ui/dom.js has no HTML path).
 
 import { $, setText } from "./ui/dom.js";
-import { ConversationList, byLatest } from "./ui/list.js";
+import { ConversationList, byLatest, sortedIndex } from "./ui/list.js";
 import { MessageList, byPosition } from "./ui/chat.js";
 
 const SINGLE = 1;
@@ -64,6 +64,10 @@ const state = {
   me: null,
   /** @type {Map<string, object>} conversationID -> the SDK's conversation record */
   conversations: new Map(),
+  /** @type {object[]} the same records, sorted byLatest (the list's order) */
+  order: [],
+  /** Bumped at every sign-out: answers to an earlier session's requests are dropped. */
+  session: 0,
   /** @type {Map<string, number>} conversationID -> event tick when an event last set it */
   touched: new Map(),
   total: 0,
@@ -164,7 +168,7 @@ function listen() {
     renderStatus();
     // A snapshot may have dropped conversations (new epoch): events only name the ones
     // that exist, so take the whole list again.
-    if (state.me) refreshAll({ drop: true });
+    if (state.me) refreshAll({ drop: true, again: true });
   });
   on("OnSyncServerFailed", () => {
     state.syncing = false;
@@ -242,7 +246,7 @@ async function paintCachedList() {
     state.me = known?.userID === cached.userID ? known : { userID: cached.userID, nickname: cached.userID };
     // Until the SDK says the first sync has ended (event or ready), this is the cache.
     state.fromCache = Boolean(cached.syncing) && !bootDone;
-    for (const record of list) state.conversations.set(record.conversationID, record);
+    setConversations(new Map(list.map((record) => [record.conversationID, record])));
     setTotal(Number(cached.totalUnreadCount) || 0);
     showMain();
   } catch {
@@ -368,7 +372,8 @@ async function logout() {
 function signedOut(message) {
   localStorage.removeItem(ME_KEY);
   state.me = null;
-  state.conversations.clear();
+  state.session++;
+  setConversations(new Map());
   state.touched.clear();
   state.fromCache = false;
   state.connection = "connecting";
@@ -376,7 +381,7 @@ function signedOut(message) {
   state.syncFailed = false;
   closeConversation();
   setTotal(0);
-  conversationList.render([], { openID: null, myUserID: "", syncing: false });
+  renderList();
   showLogin(message);
 }
 
@@ -386,45 +391,144 @@ function signedOut(message) {
 function applyConversations(list) {
   if (!Array.isArray(list) || !state.me) return;
   const tick = ++state.tick;
+  const changed = [];
   for (const record of list) {
-    const id = record.conversationID;
-    const known = state.conversations.get(id);
+    const known = state.conversations.get(record.conversationID);
     if (known && (Number(known.version) || 0) > (Number(record.version) || 0)) continue;
-    state.conversations.set(id, record);
-    state.touched.set(id, tick);
+    changed.push(record);
+    state.touched.set(record.conversationID, tick);
   }
+  if (changed.length === 0) return;
+  putConversations(changed);
   renderList();
   const open = state.chat && state.conversations.get(state.chat.id);
   if (open) onOpenConversationChanged(open);
 }
 
+/** Store records (each replacing the one with its ID) and keep the order sorted. */
+function putConversations(records) {
+  if (records.length > 64) {
+    // Many at once (a snapshot): sorting once is cheaper than placing each.
+    const all = new Map(state.conversations);
+    for (const record of records) all.set(record.conversationID, record);
+    setConversations(all);
+    return;
+  }
+  const order = state.order;
+  for (const record of records) {
+    const known = state.conversations.get(record.conversationID);
+    if (known) {
+      let at = sortedIndex(order, known);
+      if (order[at] !== known) at = order.indexOf(known); // never expected; stay correct
+      if (at >= 0) order.splice(at, 1);
+    }
+    order.splice(sortedIndex(order, record), 0, record);
+    state.conversations.set(record.conversationID, record);
+  }
+}
+
+/** Replace the whole model. */
+function setConversations(conversations) {
+  state.conversations = conversations;
+  state.order = [...conversations.values()].sort(byLatest);
+}
+
+/** Same record as far as anyone can see (the SDK bumps `version` on every change). */
+function sameRecord(a, b) {
+  return (
+    a.version === b.version &&
+    a.unreadCount === b.unreadCount &&
+    a.hasReadSeq === b.hasReadSeq &&
+    a.maxSeq === b.maxSeq &&
+    a.latestMsgSendTime === b.latestMsgSendTime &&
+    a.showName === b.showName &&
+    a.peerHasReadSeq === b.peerHasReadSeq &&
+    a.latestMsg?.clientMsgID === b.latestMsg?.clientMsgID
+  );
+}
+
+/** The refresh in flight (one at a time) and whether another must follow it. */
+let refreshing = null;
+let refreshingSession = -1;
+let refreshingDrop = false;
+let refreshAgain = false;
+let refreshDrop = false;
+
 /**
- * Take the SDK's whole list and total. Records an event brought in while the answer
- * was on its way are newer than the answer and stay.
+ * Take the SDK's whole list and total, and keep what differs from the model. Only
+ * needed where events cannot tell: after a sync (a snapshot may have dropped
+ * conversations: `drop`), and to see a conversation no event has brought yet. A call
+ * while one is in flight joins it, and one more read follows that one if the call asks
+ * for what it may miss: `again` (a sync has finished since it started), a drop it does
+ * not do, or another session's.
  */
-async function refreshAll({ drop = false } = {}) {
+function refreshAll({ drop = false, again = false } = {}) {
+  refreshDrop ||= drop;
+  if (refreshing) {
+    refreshAgain ||= again || refreshingSession !== state.session || (drop && !refreshingDrop);
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      do {
+        refreshAgain = false;
+        const dropNow = refreshDrop;
+        refreshDrop = false;
+        refreshingSession = state.session;
+        refreshingDrop = dropNow;
+        await refreshOnce(dropNow);
+      } while (refreshAgain && state.me);
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+/**
+ * One full read, merged into the model. Records an event brought in while the answer
+ * was on its way are newer than the answer and stay; records equal to the model's keep
+ * the model's object, so their rows are not touched.
+ */
+async function refreshOnce(drop) {
   const started = state.tick;
+  const session = state.session;
   try {
     const [list, total] = await Promise.all([
       call("getAllConversationList"),
       call("getTotalUnreadMsgCount"),
     ]);
-    if (!state.me) return;
-    const fresh = new Map(list.map((record) => [record.conversationID, record]));
-    for (const [id, record] of state.conversations) {
-      const answered = fresh.get(id);
-      const newer = (state.touched.get(id) ?? 0) > started;
-      if (answered ? newer && (Number(record.version) || 0) > (Number(answered.version) || 0) : !drop || newer) {
-        fresh.set(id, record);
+    if (!state.me || state.session !== session) return;
+    let changed = false;
+    const fresh = new Map();
+    for (const answered of list) {
+      const id = answered.conversationID;
+      const known = state.conversations.get(id);
+      if (!known) {
+        changed = true;
+        fresh.set(id, answered);
+      } else if ((state.touched.get(id) ?? 0) > started
+        && (Number(known.version) || 0) > (Number(answered.version) || 0)) {
+        fresh.set(id, known); // an event overtook the answer
+      } else if (sameRecord(known, answered)) {
+        fresh.set(id, known);
+      } else {
+        changed = true;
+        fresh.set(id, answered);
       }
     }
-    state.conversations = fresh;
+    for (const [id, record] of state.conversations) {
+      if (fresh.has(id)) continue;
+      if (!drop || (state.touched.get(id) ?? 0) > started) fresh.set(id, record);
+      else changed = true; // gone from the SDK's list
+    }
+    if (changed) setConversations(fresh);
     if (state.totalTick <= started) setTotal(Number(total) || 0);
-    renderList();
+    if (changed) renderList();
     const open = state.chat && state.conversations.get(state.chat.id);
     if (open) onOpenConversationChanged(open);
   } catch (error) {
-    showError(`Could not load conversations: ${asError(error).errMsg}`);
+    if (state.session === session) showError(`Could not load conversations: ${asError(error).errMsg}`);
   }
 }
 
@@ -436,13 +540,12 @@ function setTotal(total) {
 }
 
 function renderList() {
-  const sorted = [...state.conversations.values()].sort(byLatest);
-  conversationList.render(sorted, {
+  conversationList.render(state.order, {
     openID: state.chat?.id ?? null,
     myUserID: state.me?.userID ?? "",
     syncing: state.fromCache,
   });
-  ui.listEmpty.hidden = sorted.length > 0;
+  ui.listEmpty.hidden = state.order.length > 0;
   renderChatHeader();
 }
 
@@ -700,9 +803,10 @@ async function markRead(id) {
   }
   state.reading.add(id);
   try {
+    // The SDK reported the committed state (OnConversationChanged, the total) before
+    // answering: the badge has already changed, no list to read again.
     await call("markConversationMessageAsRead", id);
     clearError("mark-read");
-    await refreshAll();
   } catch (error) {
     showError(`Could not mark as read: ${asError(error).errMsg}`, "mark-read");
   } finally {

@@ -1,13 +1,40 @@
-// The conversation list: one <li data-testid="conversation-item"> per conversation,
-// reused across renders (keyed by conversationID) and ordered by latest message.
+// The conversation list, windowed: the list may hold 10,000 conversations, so only the
+// rows in and near the viewport exist in the DOM. Every row has the same height
+// (ROW_HEIGHT, kept in step with .conversations__item in style.css); the rows above and
+// below the window are stood in for by the list's ::before and ::after (heights set here),
+// so the scrollbar is that of the whole list and the rows present are in list order, in
+// normal flow. A row is one
+// <li data-testid="conversation-item" data-conversation-id=…>, kept per conversationID
+// while it is in the window and touched only when its record or the view changed.
 
 import { h, hue, initials, setText, shortTime } from "./dom.js";
+
+/** Height of one row in px: .conversations__item's height in style.css. */
+export const ROW_HEIGHT = 66;
+/** Rows rendered beyond each edge of the viewport (scrolling shows no blank rows). */
+const OVERSCAN = 8;
 
 /** The SDK's order: newest activity first, the ID breaking ties. */
 export function byLatest(a, b) {
   const time = (b.latestMsgSendTime || 0) - (a.latestMsgSendTime || 0);
   if (time !== 0) return time;
   return a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0;
+}
+
+/**
+ * Where `record` goes in `sorted` (byLatest): the index of the first element not before
+ * it. byLatest is a total order (IDs are unique), so a record in the array is found at
+ * its own index.
+ */
+export function sortedIndex(sorted, record) {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (byLatest(sorted[middle], record) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** The latest message as one line of text ("You: hi", "bob: hi"). */
@@ -22,24 +49,68 @@ export function preview(conversation, myUserID) {
 
 export class ConversationList {
   /**
-   * @param {HTMLUListElement} root
+   * @param {HTMLUListElement} root the scrolling list
    * @param {(conversationID: string) => void} onOpen
    */
   constructor(root, onOpen) {
     this.root = root;
     this.onOpen = onOpen;
-    /** @type {Map<string, HTMLLIElement>} */
+    /** @type {Map<string, HTMLLIElement>} conversationID -> its row, for rows in the window */
     this.items = new Map();
+    /** @type {object[]} every conversation, sorted (the caller's array, not copied) */
+    this.conversations = [];
+    this.view = { openID: null, myUserID: "", syncing: false };
+    this.frame = 0;
+    root.addEventListener("scroll", () => this.#schedule(), { passive: true });
+    // Resizes, and the list becoming visible again (narrow screens hide it in a chat).
+    new ResizeObserver(() => this.#schedule()).observe(root);
   }
 
   /**
-   * @param {object[]} conversations already sorted
+   * Show `conversations` (already sorted; kept by reference, so pass the array again
+   * after changing it). Only the rows in the window are created or updated.
+   * @param {object[]} conversations
    * @param {{openID: string|null, myUserID: string, syncing: boolean}} view
    */
   render(conversations, view) {
+    this.conversations = conversations;
+    this.view = view;
+    this.root.classList.toggle("is-syncing", view.syncing);
+    this.root.dataset.syncing = String(view.syncing);
+    this.#renderWindow();
+  }
+
+  /** Re-render the window at the next frame (scrolling, resizing). */
+  #schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.#renderWindow();
+    });
+  }
+
+  /** The rows [first, last) that cover the viewport, plus OVERSCAN on each side. */
+  #range(count) {
+    // A hidden list (display: none) has no height: render a screenful for when it shows.
+    const height = this.root.clientHeight || window.innerHeight;
+    const visible = Math.ceil(height / ROW_HEIGHT) + 1;
+    const top = Math.floor(this.root.scrollTop / ROW_HEIGHT);
+    // When the list has shrunk the scroll position may be past its new end.
+    const first = Math.max(0, Math.min(top, count - visible) - OVERSCAN);
+    const last = Math.min(count, first + visible + 2 * OVERSCAN);
+    return [first, last];
+  }
+
+  #renderWindow() {
+    const conversations = this.conversations;
+    const count = conversations.length;
+    const [first, last] = this.#range(count);
+    this.root.style.setProperty("--rows-before", `${first * ROW_HEIGHT}px`);
+    this.root.style.setProperty("--rows-after", `${(count - last) * ROW_HEIGHT}px`);
     const seen = new Set();
     let previous = null;
-    for (const conversation of conversations) {
+    for (let index = first; index < last; index++) {
+      const conversation = conversations[index];
       const id = conversation.conversationID;
       seen.add(id);
       let item = this.items.get(id);
@@ -47,7 +118,7 @@ export class ConversationList {
         item = this.#create(id);
         this.items.set(id, item);
       }
-      this.#update(item, conversation, view);
+      this.#update(item, conversation, index, count);
       // Move only what is out of place, so unchanged rows are left alone.
       const wanted = previous ? previous.nextSibling : this.root.firstChild;
       if (wanted !== item) this.root.insertBefore(item, wanted);
@@ -59,8 +130,6 @@ export class ConversationList {
         this.items.delete(id);
       }
     }
-    this.root.classList.toggle("is-syncing", view.syncing);
-    this.root.dataset.syncing = String(view.syncing);
   }
 
   #create(id) {
@@ -85,10 +154,24 @@ export class ConversationList {
       data: { testid: "conversation-item", conversationId: id },
     }, [button]);
     item._parts = { avatar, name, time, text, badgeSlot, button };
+    item._shown = { record: null, open: null, myUserID: null };
     return item;
   }
 
-  #update(item, conversation, view) {
+  #update(item, conversation, index, count) {
+    // Screen readers hear the whole list's size, not the window's.
+    const position = String(index + 1);
+    if (item.getAttribute("aria-posinset") !== position) item.setAttribute("aria-posinset", position);
+    const size = String(count);
+    if (item.getAttribute("aria-setsize") !== size) item.setAttribute("aria-setsize", size);
+
+    const view = this.view;
+    const open = conversation.conversationID === view.openID;
+    const shown = item._shown;
+    // Records are replaced, never changed in place: the same record shows the same row.
+    if (shown.record === conversation && shown.open === open && shown.myUserID === view.myUserID) return;
+    item._shown = { record: conversation, open, myUserID: view.myUserID };
+
     const { avatar, name, time, text, badgeSlot, button } = item._parts;
     const unread = Number(conversation.unreadCount) || 0;
     const group = conversation.conversationType === 3;
@@ -102,10 +185,10 @@ export class ConversationList {
       time.dateTime = new Date(conversation.latestMsgSendTime).toISOString();
     }
     setText(text, preview(conversation, view.myUserID));
-    item.dataset.unread = String(unread);
+    if (item.dataset.unread !== String(unread)) item.dataset.unread = String(unread);
     item.classList.toggle("is-unread", unread > 0);
-    item.classList.toggle("is-open", conversation.conversationID === view.openID);
-    if (conversation.conversationID === view.openID) button.setAttribute("aria-current", "true");
+    item.classList.toggle("is-open", open);
+    if (open) button.setAttribute("aria-current", "true");
     else button.removeAttribute("aria-current");
     // No badge at all when nothing is unread (the contract: absent or "0").
     let badge = badgeSlot.firstElementChild;
