@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import statistics
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.seed import PASSWORD
+from benchmarks.seed import PASSWORD, Seeded, seed
+from server.storage import Database
+from tests.serving import ServerProcess
+
+
+@contextmanager
+def seeded_server(conversations: int, messages: int) -> Iterator[tuple[ServerProcess, Seeded]]:
+    """``tidemark serve`` on a fresh SQLite file bulk-loaded by :func:`seed`."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        db = Database(url)
+        db.migrate()
+        seeded = seed(db, conversations, messages)
+        db.dispose()
+        server = ServerProcess(url, Path(folder) / "server.log").start()
+        try:
+            yield server, seeded
+        finally:
+            server.stop()
 
 
 def summary(samples: list[float]) -> dict[str, Any]:

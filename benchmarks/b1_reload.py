@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page, async_playwright
@@ -41,10 +39,7 @@ from benchmarks._browser import (
     wait_for,
     wait_up_to_date,
 )
-from benchmarks._util import summary
-from benchmarks.seed import seed
-from server.storage import Database
-from tests.serving import ServerProcess
+from benchmarks._util import seeded_server, summary
 
 WARMUP_RELOADS = 3
 STEPS = ("page", "worker start", "pyodide boot", "sdk import", "sync", "render")
@@ -54,17 +49,8 @@ DONE = "() => { const m = window.__tmBench?.marks; return m && m.trueTotal && m.
 def run(tiny: bool) -> dict[str, Any]:
     conversation_count = 20 if tiny else 200
     runs = 2 if tiny else 10
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'b1.db'}"
-        db = Database(url)
-        db.migrate()
-        seeded = seed(db, conversation_count, conversation_count * 5)
-        db.dispose()
-        server = ServerProcess(url, Path(folder) / "server.log").start()
-        try:
-            cases = asyncio.run(_measure(server.url, seeded.total_unread, runs, tiny))
-        finally:
-            server.stop()
+    with seeded_server(conversation_count, conversation_count * 5) as (server, seeded):
+        cases = asyncio.run(_measure(server.url, seeded.total_unread, runs, tiny))
     return {
         "conversations": conversation_count,
         "total_unread": seeded.total_unread,

@@ -15,8 +15,6 @@ badge, device A calls ``IMSDK.markConversationMessageAsRead``. Measured, on one 
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import async_playwright
@@ -31,10 +29,8 @@ from benchmarks._browser import (
     wait_for,
     wait_up_to_date,
 )
-from benchmarks._util import summary
-from benchmarks.seed import PASSWORD, seed
-from server.storage import Database
-from tests.serving import ServerProcess
+from benchmarks._util import seeded_server, summary
+from benchmarks.seed import PASSWORD
 
 PEERS = 20
 UNREAD = """(cid) => {
@@ -62,25 +58,16 @@ FORGET = """(cid) => {
 def run(tiny: bool) -> dict[str, Any]:
     conversation_count = 20 if tiny else 200
     operations = 10 if tiny else 200
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'b2.db'}"
-        db = Database(url)
-        db.migrate()
-        seeded = seed(db, conversation_count, conversation_count * 5)
-        db.dispose()
-        server = ServerProcess(url, Path(folder) / "server.log").start()
-        try:
-            result = asyncio.run(
-                _measure(
-                    server.url,
-                    seeded.peers[: min(PEERS, conversation_count)],
-                    seeded.conversation_ids,
-                    seeded.total_unread,
-                    operations,
-                )
+    with seeded_server(conversation_count, conversation_count * 5) as (server, seeded):
+        result = asyncio.run(
+            _measure(
+                server.url,
+                seeded.peers[: min(PEERS, conversation_count)],
+                seeded.conversation_ids,
+                seeded.total_unread,
+                operations,
             )
-        finally:
-            server.stop()
+        )
     return {
         "conversations": conversation_count,
         **result,

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks._util import login, summary
-from benchmarks.seed import seed
-from server.storage import Database
-from tests.serving import ServerProcess
+from benchmarks._util import login, seeded_server, summary
 
 CHANGES = 10
 
@@ -21,17 +16,8 @@ CHANGES = 10
 def run(tiny: bool) -> dict[str, Any]:
     conversation_count = 200 if tiny else 10_000
     runs = 3 if tiny else 10
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'b4.db'}"
-        db = Database(url)
-        db.migrate()
-        seeded = seed(db, conversation_count, conversation_count)
-        db.dispose()
-        server = ServerProcess(url, Path(folder) / "server.log").start()
-        try:
-            return _measure(server.url, seeded.peers, conversation_count, runs)
-        finally:
-            server.stop()
+    with seeded_server(conversation_count, conversation_count) as (server, seeded):
+        return _measure(server.url, seeded.peers, conversation_count, runs)
 
 
 def _measure(base: str, peers: list[str], conversation_count: int, runs: int) -> dict[str, Any]:

@@ -17,8 +17,6 @@ their time (script by file and function; style, layout and paint).
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page, async_playwright
@@ -32,9 +30,7 @@ from benchmarks._browser import (
     profile,
     wait_for,
 )
-from benchmarks.seed import seed
-from server.storage import Database
-from tests.serving import ServerProcess
+from benchmarks._util import seeded_server
 
 QUIET_MS = 1000
 TRUE_TOTAL = "() => window.__tmBench?.marks.trueTotal"
@@ -42,17 +38,8 @@ TRUE_TOTAL = "() => window.__tmBench?.marks.trueTotal"
 
 def run(tiny: bool) -> dict[str, Any]:
     conversation_count = 200 if tiny else 10_000
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'b6.db'}"
-        db = Database(url)
-        db.migrate()
-        seeded = seed(db, conversation_count, conversation_count)
-        db.dispose()
-        server = ServerProcess(url, Path(folder) / "server.log").start()
-        try:
-            cases = asyncio.run(_measure(server.url, seeded.total_unread))
-        finally:
-            server.stop()
+    with seeded_server(conversation_count, conversation_count) as (server, seeded):
+        cases = asyncio.run(_measure(server.url, seeded.total_unread))
     return {
         "conversations": conversation_count,
         **cases,
