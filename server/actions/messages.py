@@ -78,6 +78,9 @@ def _target_conversation(tx: Tx, user: CurrentUser, request: SendMessageRequest)
     if request.recvID == user.user_id:
         raise ApiError(ErrorCode.VALIDATION_FAILED, "recvID: cannot send a message to yourself")
     conversation_id = conversation_store.single_conversation_id(user.user_id, request.recvID)
+    # Both users' locks first: two first messages of one pair, sent at once, must not
+    # both find the chat missing and both create it.
+    user_store.lock_users(tx.conn, [user.user_id, request.recvID])
     if conversation_store.get_conversation(tx.conn, conversation_id) is None:
         if not user_store.existing_user_ids(tx.conn, [request.recvID]):
             raise ApiError(ErrorCode.USER_NOT_FOUND, f"no user {request.recvID!r}")

@@ -55,3 +55,25 @@ def test_concurrent_resends_of_one_client_msg_id_store_one_message(app, live_ser
         ids = set(pool.map(send, range(12)))
     assert len(ids) == 1
     assert bob.sync()["totalUnreadCount"] == 1
+
+
+def test_first_messages_of_a_pair_sent_at_once_create_one_chat(app, live_server):
+    """Both users write first at the same moment: one conversation, seqs 1 and 2."""
+    client = app.test_client()
+    pairs = [(register(client), register(client)) for _ in range(6)]
+    jobs = [(a, b) for a, b in pairs] + [(b, a) for a, b in pairs]
+
+    def send(job) -> int:
+        sender, receiver = job
+        with httpx.Client(base_url=live_server, headers=sender.headers, timeout=30) as http:
+            body = {"clientMsgID": uuid.uuid4().hex, "recvID": receiver.user_id, "text": "hi"}
+            response = http.post("/api/messages", json=body)
+            assert response.status_code == 200, response.text
+            return response.json()["message"]["seq"]
+
+    with ThreadPoolExecutor(8) as pool:
+        seqs = list(pool.map(send, jobs))
+    for n, (a, b) in enumerate(pairs):
+        assert sorted((seqs[n], seqs[n + len(pairs)])) == [1, 2]
+        (conversation,) = a.sync()["conversations"]
+        assert conversation["maxSeq"] == 2
