@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,28 @@ import httpx
 from benchmarks.seed import PASSWORD, Seeded, seed
 from server.storage import Database
 from tests.serving import ServerProcess
+
+
+@contextmanager
+def scratch_database(postgres_url: str | None, folder: str) -> Iterator[str]:
+    """A new empty database: an SQLite file in ``folder``, or a PostgreSQL database
+    created next to ``postgres_url`` and dropped afterwards (never that database itself)."""
+    if postgres_url is None:
+        yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(postgres_url)
+    name = f"tidemark_bench_{uuid.uuid4().hex[:10]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from tidemark_sdk import HttpTransport, MemoryStore, TidemarkClient
 
-from benchmarks._util import summary
+from benchmarks._util import scratch_database, summary
 from tests.serving import ServerProcess
 
 PASSWORD = "benchmark pw"
@@ -32,8 +32,10 @@ def run(tiny: bool, postgres_url: str | None, workers: int = 1) -> list[dict[str
     results = []
     engines = [("sqlite", None)] + ([("postgres", postgres_url)] if postgres_url else [])
     for engine, url in engines:
-        with tempfile.TemporaryDirectory() as folder:
-            database_url = url or f"sqlite:///{Path(folder) / 'b3.db'}"
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            scratch_database(url, folder) as database_url,
+        ):
             extra = ("--workers", str(workers), "--redis-url", REDIS_URL) if workers > 1 else ()
             log = Path(folder) / "server.log"
             server = ServerProcess(database_url, log, extra_args=extra).start()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+from benchmarks._util import scratch_database
 from benchmarks.seed import seed
 from server.storage import Database
 from server.storage import conversations as conversation_store
@@ -28,8 +28,11 @@ def run(tiny: bool, postgres_url: str | None = None) -> list[dict[str, Any]]:
     for conversation_count, message_count in TINY_SIZES if tiny else FULL_SIZES:
         engines = [("sqlite", None)] + ([("postgres", postgres_url)] if postgres_url else [])
         for engine, url in engines:
-            with tempfile.TemporaryDirectory() as folder:
-                db = Database(url or f"sqlite:///{Path(folder) / 'b5.db'}")
+            with (
+                tempfile.TemporaryDirectory() as folder,
+                scratch_database(url, folder) as database_url,
+            ):
+                db = Database(database_url)
                 db.migrate()
                 seeded = seed(db, conversation_count, message_count)
                 samples = _time_total(db, seeded.user_id, seeded.total_unread, 50 if tiny else 300)
