@@ -73,7 +73,7 @@ def test_first_messages_of_a_pair_sent_at_once_create_one_chat(app, live_server)
 
     with ThreadPoolExecutor(8) as pool:
         seqs = list(pool.map(send, jobs))
-    for n, (a, b) in enumerate(pairs):
+    for n, (a, _) in enumerate(pairs):
         assert sorted((seqs[n], seqs[n + len(pairs)])) == [1, 2]
         (conversation,) = a.sync()["conversations"]
         assert conversation["maxSeq"] == 2
