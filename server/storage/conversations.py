@@ -126,16 +126,26 @@ def stamp_members(conn: Connection, conversation_id: str, user_ids: Collection[s
 
 def versions_and_totals(conn: Connection, user_ids: Collection[str]) -> dict[str, tuple[int, int]]:
     """user_id -> (version, total unread): the one definition of unread, summed."""
-    unread = func.coalesce(func.sum(conversations.c.max_seq - members.c.has_read_seq), 0)
-    rows = conn.execute(
-        select(users.c.user_id, users.c.version, unread)
-        .select_from(users)
-        .outerjoin(members, members.c.user_id == users.c.user_id)
-        .outerjoin(conversations, conversations.c.conversation_id == members.c.conversation_id)
-        .where(users.c.user_id.in_(list(user_ids)))
-        .group_by(users.c.user_id, users.c.version)
+    wanted = list(user_ids)
+    # Memberships first, users apart: PostgreSQL then plans the sum as a hash join
+    # instead of one index lookup per conversation (B5: 15 ms -> 4 ms at 10,000).
+    totals: dict[str, Any] = {
+        user_id: total
+        for user_id, total in conn.execute(
+            select(
+                members.c.user_id,
+                func.sum(conversations.c.max_seq - members.c.has_read_seq),
+            )
+            .select_from(members)
+            .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
+            .where(members.c.user_id.in_(wanted))
+            .group_by(members.c.user_id)
+        )
+    }
+    versions = conn.execute(
+        select(users.c.user_id, users.c.version).where(users.c.user_id.in_(wanted))
     )
-    return {user_id: (int(version), int(total)) for user_id, version, total in rows}
+    return {user_id: (int(version), int(totals.get(user_id) or 0)) for user_id, version in versions}
 
 
 def total_unread(conn: Connection, user_id: str) -> int:
