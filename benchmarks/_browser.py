@@ -41,16 +41,8 @@ import httpx
 from playwright.async_api import BrowserContext, Page, Playwright, ViewportSize
 
 from benchmarks.seed import PASSWORD
+from tests.serving import CHROMIUM_ARGS, SYSTEM_CHROMIUM
 
-SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 
 INIT_SCRIPT = r"""

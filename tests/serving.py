@@ -14,6 +14,18 @@ import httpx
 
 TIDEMARK = str(Path(sys.executable).with_name("tidemark"))
 
+# The browser the tests and benchmarks drive: Debian's Chromium when installed. The flags
+# keep it from reaching for Google's services, which this closed network refuses.
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -15,19 +15,10 @@ import pytest
 from playwright.sync_api import BrowserContext, BrowserType, Page, expect
 
 from tests.e2e.driver import Api, App
-from tests.serving import ServerProcess
+from tests.serving import CHROMIUM_ARGS, SYSTEM_CHROMIUM, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 780}
 
