@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, func, insert, select, update
 
 from server.storage.tables import conversations, members, messages, users
 
@@ -22,40 +23,86 @@ def group_conversation_id(group_id: str) -> str:
     return f"sg_{group_id}"
 
 
+# Statements are built once, here, and executed with parameters: building a SQLAlchemy
+# statement and its cache key on every call cost more than running it (B3 profile).
+
+_GET_CONVERSATION = select(conversations).where(
+    conversations.c.conversation_id == bindparam("conversation_id")
+)
+_IS_MEMBER = select(members.c.user_id).where(
+    members.c.user_id == bindparam("user_id"),
+    members.c.conversation_id == bindparam("conversation_id"),
+)
+_MEMBER_IDS = (
+    select(members.c.user_id)
+    .where(members.c.conversation_id == bindparam("conversation_id"))
+    .order_by(members.c.user_id)
+)
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_MEMBERS = insert(members)
+_NEXT_SEQ = (
+    update(conversations)
+    .where(conversations.c.conversation_id == bindparam("b_conversation_id"))
+    .values(max_seq=conversations.c.max_seq + 1)
+    .returning(conversations.c.max_seq)
+)
+_MAX_SEQ = select(conversations.c.max_seq).where(
+    conversations.c.conversation_id == bindparam("conversation_id")
+)
+_STAMP_MEMBERS = (
+    update(members)
+    .where(
+        members.c.conversation_id == bindparam("b_conversation_id"),
+        members.c.user_id.in_(bindparam("b_user_ids", expanding=True)),
+    )
+    .values(
+        version=select(users.c.version)
+        .where(users.c.user_id == members.c.user_id)
+        .scalar_subquery()
+    )
+)
+# Memberships first, users apart: PostgreSQL then plans the sum as a hash join instead
+# of one index lookup per conversation (B5: 15 ms -> 4 ms at 10,000).
+_TOTALS = (
+    select(members.c.user_id, func.sum(conversations.c.max_seq - members.c.has_read_seq))
+    .select_from(members)
+    .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
+    .where(members.c.user_id.in_(bindparam("user_ids", expanding=True)))
+    .group_by(members.c.user_id)
+)
+_VERSIONS = select(users.c.user_id, users.c.version).where(
+    users.c.user_id.in_(bindparam("user_ids", expanding=True))
+)
+
+
 def get_conversation(conn: Connection, conversation_id: str) -> Row[*tuple[Any, ...]] | None:
-    return conn.execute(
-        select(conversations).where(conversations.c.conversation_id == conversation_id)
-    ).first()
+    return conn.execute(_GET_CONVERSATION, {"conversation_id": conversation_id}).first()
 
 
 def is_member(conn: Connection, user_id: str, conversation_id: str) -> bool:
-    found = conn.scalar(
-        select(members.c.user_id).where(
-            members.c.user_id == user_id, members.c.conversation_id == conversation_id
-        )
-    )
+    found = conn.scalar(_IS_MEMBER, {"user_id": user_id, "conversation_id": conversation_id})
     return found is not None
 
 
 def member_ids(conn: Connection, conversation_id: str) -> list[str]:
-    return list(
-        conn.scalars(
-            select(members.c.user_id)
-            .where(members.c.conversation_id == conversation_id)
-            .order_by(members.c.user_id)
-        )
-    )
+    return list(conn.scalars(_MEMBER_IDS, {"conversation_id": conversation_id}))
 
 
 def create_single(conn: Connection, a: str, b: str, now: int) -> str:
     conversation_id = single_conversation_id(a, b)
     conn.execute(
-        insert(conversations).values(
-            conversation_id=conversation_id, conversation_type=SINGLE, max_seq=0, created_at=now
-        )
+        _INSERT_CONVERSATION,
+        {
+            "conversation_id": conversation_id,
+            "conversation_type": SINGLE,
+            "group_id": None,
+            "group_name": None,
+            "max_seq": 0,
+            "created_at": now,
+        },
     )
     conn.execute(
-        insert(members),
+        _INSERT_MEMBERS,
         [
             _member(a, conversation_id, peer_id=b),
             _member(b, conversation_id, peer_id=a),
@@ -69,16 +116,17 @@ def create_group(
 ) -> str:
     conversation_id = group_conversation_id(group_id)
     conn.execute(
-        insert(conversations).values(
-            conversation_id=conversation_id,
-            conversation_type=GROUP,
-            group_id=group_id,
-            group_name=name,
-            max_seq=0,
-            created_at=now,
-        )
+        _INSERT_CONVERSATION,
+        {
+            "conversation_id": conversation_id,
+            "conversation_type": GROUP,
+            "group_id": group_id,
+            "group_name": name,
+            "max_seq": 0,
+            "created_at": now,
+        },
     )
-    conn.execute(insert(members), [_member(u, conversation_id, peer_id=None) for u in user_ids])
+    conn.execute(_INSERT_MEMBERS, [_member(u, conversation_id, peer_id=None) for u in user_ids])
     return conversation_id
 
 
@@ -95,56 +143,27 @@ def _member(user_id: str, conversation_id: str, peer_id: str | None) -> dict[str
 
 def next_seq(conn: Connection, conversation_id: str) -> int:
     """Assign the next seq; the row lock this takes serializes senders per conversation."""
-    seq = conn.execute(
-        update(conversations)
-        .where(conversations.c.conversation_id == conversation_id)
-        .values(max_seq=conversations.c.max_seq + 1)
-        .returning(conversations.c.max_seq)
-    ).scalar_one()
+    seq = conn.execute(_NEXT_SEQ, {"b_conversation_id": conversation_id}).scalar_one()
     return int(seq)
 
 
 def max_seq(conn: Connection, conversation_id: str) -> int:
-    value = conn.scalar(
-        select(conversations.c.max_seq).where(conversations.c.conversation_id == conversation_id)
-    )
+    value = conn.scalar(_MAX_SEQ, {"conversation_id": conversation_id})
     return int(value or 0)
 
 
 def stamp_members(conn: Connection, conversation_id: str, user_ids: Collection[str]) -> None:
     """Mark these members' records as changed at their users' current versions."""
     conn.execute(
-        update(members)
-        .where(members.c.conversation_id == conversation_id, members.c.user_id.in_(list(user_ids)))
-        .values(
-            version=select(users.c.version)
-            .where(users.c.user_id == members.c.user_id)
-            .scalar_subquery()
-        )
+        _STAMP_MEMBERS, {"b_conversation_id": conversation_id, "b_user_ids": list(user_ids)}
     )
 
 
 def versions_and_totals(conn: Connection, user_ids: Collection[str]) -> dict[str, tuple[int, int]]:
     """user_id -> (version, total unread): the one definition of unread, summed."""
-    wanted = list(user_ids)
-    # Memberships first, users apart: PostgreSQL then plans the sum as a hash join
-    # instead of one index lookup per conversation (B5: 15 ms -> 4 ms at 10,000).
-    totals: dict[str, Any] = {
-        user_id: total
-        for user_id, total in conn.execute(
-            select(
-                members.c.user_id,
-                func.sum(conversations.c.max_seq - members.c.has_read_seq),
-            )
-            .select_from(members)
-            .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
-            .where(members.c.user_id.in_(wanted))
-            .group_by(members.c.user_id)
-        )
-    }
-    versions = conn.execute(
-        select(users.c.user_id, users.c.version).where(users.c.user_id.in_(wanted))
-    )
+    wanted = {"user_ids": list(user_ids)}
+    totals: dict[str, Any] = {user_id: total for user_id, total in conn.execute(_TOTALS, wanted)}
+    versions = conn.execute(_VERSIONS, wanted)
     return {user_id: (int(version), int(totals.get(user_id) or 0)) for user_id, version in versions}
 
 
@@ -159,6 +178,20 @@ def conversation_records(
     since_version: int | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Each user's view of conversations, in the API's (OpenIM's) field names."""
+    query = _records_query(conversation_ids is not None, since_version is not None)
+    parameters: dict[str, Any] = {"user_ids": list(user_ids)}
+    if conversation_ids is not None:
+        parameters["conversation_ids"] = list(conversation_ids)
+    if since_version is not None:
+        parameters["since_version"] = since_version
+    records: dict[str, list[dict[str, Any]]] = {user_id: [] for user_id in user_ids}
+    for row in conn.execute(query, parameters):
+        records[row.user_id].append(_record(row))
+    return records
+
+
+@functools.cache
+def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
     peer = users.alias("peer")
     query = (
         select(
@@ -191,16 +224,15 @@ def conversation_records(
                 messages.c.seq == conversations.c.max_seq,
             ),
         )
-        .where(members.c.user_id.in_(list(user_ids)))
+        .where(members.c.user_id.in_(bindparam("user_ids", expanding=True)))
     )
-    if conversation_ids is not None:
-        query = query.where(members.c.conversation_id.in_(list(conversation_ids)))
-    if since_version is not None:
-        query = query.where(members.c.version > since_version)
-    records: dict[str, list[dict[str, Any]]] = {user_id: [] for user_id in user_ids}
-    for row in conn.execute(query):
-        records[row.user_id].append(_record(row))
-    return records
+    if by_conversation:
+        query = query.where(
+            members.c.conversation_id.in_(bindparam("conversation_ids", expanding=True))
+        )
+    if since:
+        query = query.where(members.c.version > bindparam("since_version"))
+    return query
 
 
 def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
