@@ -65,9 +65,9 @@ def operation(
             if auth:
                 kwargs["user"] = current_user()
             if body is not None:
-                kwargs["body"] = _parse(body, _json_body())
+                kwargs["body"] = parse(body, _json_body())
             if query is not None:
-                kwargs["query"] = _parse(query, request.args.to_dict())
+                kwargs["query"] = parse(query, request.args.to_dict())
             answer = jsonify(view(**kwargs))
             answer.status_code = status
             return answer
@@ -112,7 +112,7 @@ def _json_body() -> Any:
         raise ApiError(ErrorCode.INVALID_JSON, f"request body is not valid JSON: {error}") from None
 
 
-def _parse[M: BaseModel](model: type[M], data: Any) -> M:
+def parse[M: BaseModel](model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -65,6 +65,12 @@ class MarkReadRequest(Body):
     )
 
 
+class SocketMarkReadRequest(MarkReadRequest):
+    """Mark read over the WebSocket: the conversation is named in the body."""
+
+    conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
 class HistoryQuery(Query):
     count: Annotated[int, Field(ge=1, le=100)] = 20
     beforeSeq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None

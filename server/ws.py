@@ -1,23 +1,35 @@
-"""The WebSocket: authenticate, then push events and answer heartbeats.
+"""The WebSocket: authenticate, then push events, answer heartbeats and requests.
 
 Events are written to the socket by the thread that publishes them (after commit);
-each connection's handler thread only reads: heartbeats, and the close. A bad frame or
-bad auth closes only that connection.
+each connection's handler thread reads: heartbeats, requests, and the close. A bad frame
+or bad auth closes only that connection.
+
+Requests are the hot writes (send, mark read) carried by the socket the client already
+holds, as OpenIM's SDK does: no HTTP request, TCP connection or thread per message. They
+run the same actions, with the same models and errors, as their HTTP routes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
 from flask_sock import Sock
+from pydantic import BaseModel
 from simple_websocket import ConnectionClosed
 
+from server.actions import messages, read_state
 from server.actions.users import CurrentUser, authenticate
+from server.api import parse
 from server.errors import ApiError, ErrorCode
 from server.fanout import Connection
+from server.schemas import MarkReadRequest, SendMessageRequest, SocketMarkReadRequest
 from server.storage import users as user_store
+
+log = logging.getLogger(__name__)
 
 sock = Sock()
 
@@ -26,7 +38,28 @@ IDLE_TIMEOUT = 60.0
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_IDLE = 4408
-MAX_FRAME = 4096
+# A request carries up to 4,000 characters of text, escaped as JSON.
+MAX_FRAME = 32 * 1024
+
+type _Handler = Callable[[Any, CurrentUser, Any], dict[str, Any]]
+
+# op -> (body model, action): the socket's requests, each the twin of an HTTP route.
+REQUESTS: dict[str, tuple[type[BaseModel], _Handler]] = {
+    "sendMessage": (
+        SendMessageRequest,
+        lambda services, user, body: messages.send_message(services.db, services.hub, user, body),
+    ),
+    "markRead": (
+        SocketMarkReadRequest,
+        lambda services, user, body: read_state.mark_read(
+            services.db,
+            services.hub,
+            user,
+            body.conversationID,
+            MarkReadRequest(seq=body.seq),
+        ),
+    ),
+}
 
 
 class _Closing(Exception):
@@ -55,7 +88,7 @@ def websocket(ws: Any) -> None:
             version = user_store.user_version(conn, user.user_id)
         hello = {"type": "hello", "userID": user.user_id, "epoch": services.db.epoch}
         connection.open(_dump({**hello, "version": version}))
-        _serve(ws, connection, services.db, token)
+        _serve(ws, connection, services, token)
     except _Closing as closing:
         _close(ws, closing)
     except ConnectionClosed:
@@ -64,21 +97,55 @@ def websocket(ws: Any) -> None:
         services.hub.unsubscribe(connection)
 
 
-def _serve(ws: Any, connection: Connection, db: Any, token: str) -> None:
-    """Answer heartbeats until the client goes away or falls silent."""
+def _serve(ws: Any, connection: Connection, services: Any, token: str) -> None:
+    """Answer heartbeats and requests until the client goes away or falls silent."""
     while True:
         raw = ws.receive(timeout=IDLE_TIMEOUT)
         if raw is None:
             # Not an error of the session: the client may reconnect with the same token.
             ws.close(reason=CLOSE_IDLE, message="no heartbeat")
             return
-        if _frame(raw).get("type") != "ping":
+        frame = _frame(raw)
+        kind = frame.get("type")
+        if kind not in ("ping", "request"):
             raise _Closing(
-                CLOSE_BAD_FRAME, ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping frame")
+                CLOSE_BAD_FRAME,
+                ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping or a request frame"),
             )
-        # A revoked or expired token ends the session on its next heartbeat.
-        _authenticate(db, token)
-        connection.deliver(_dump({"type": "pong"}))
+        request_id = frame.get("id")
+        if kind == "request" and (type(request_id) is not int or request_id < 0):
+            raise _Closing(
+                CLOSE_BAD_FRAME,
+                ApiError(ErrorCode.VALIDATION_FAILED, "a request needs an integer id >= 0"),
+            )
+        # A revoked or expired token ends the session at its next heartbeat or request.
+        try:
+            user = authenticate(services.db, token)
+        except ApiError as error:
+            if kind == "request":
+                connection.deliver(_dump({"type": "response", "id": request_id, **error.to_json()}))
+            raise _Closing(CLOSE_UNAUTHORIZED, error) from None
+        if kind == "ping":
+            connection.deliver(_dump({"type": "pong"}))
+            continue
+        answer = _answer(services, user, frame)
+        connection.deliver(_dump({"type": "response", "id": request_id, **answer}))
+
+
+def _answer(services: Any, user: CurrentUser, frame: dict[str, Any]) -> dict[str, Any]:
+    """``{"data": …}`` or the error, exactly as the HTTP route would answer."""
+    try:
+        op = REQUESTS.get(frame.get("op"))  # type: ignore[arg-type]
+        if op is None:
+            names = ", ".join(sorted(REQUESTS))
+            raise ApiError(ErrorCode.VALIDATION_FAILED, f"op: expected one of {names}")
+        model, handler = op
+        return {"data": handler(services, user, parse(model, frame.get("body", {})))}
+    except ApiError as error:
+        return error.to_json()
+    except Exception:
+        log.exception("unhandled error in a socket request")
+        return ApiError(ErrorCode.INTERNAL, "internal server error").to_json()
 
 
 def _auth_token(ws: Any) -> str:

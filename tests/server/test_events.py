@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from server.events import EVENT_ADAPTER
+from server.schemas import MarkReadResponse, SendMessageResponse
 from server.storage.tables import messages
 from tests.server.conftest import register
 
@@ -232,3 +233,89 @@ def test_logout_ends_the_socket_session_on_the_next_heartbeat(open_ws, live_user
     assert _recv(ws)["error"] == "UNAUTHORIZED"
     with pytest.raises(ConnectionClosed):
         ws.recv(timeout=5)
+
+
+# --- Requests over the socket -------------------------------------------------------------
+
+
+def _request(ws, request_id: int, op: str, body: dict) -> dict:
+    """Send a request frame; return its response, checking events that came before it."""
+    ws.send(json.dumps({"type": "request", "id": request_id, "op": op, "body": body}))
+    while True:
+        frame = _recv(ws)
+        if frame["type"] == "response":
+            assert frame["id"] == request_id
+            return frame
+        EVENT_ADAPTER.validate_python(frame)
+
+
+def test_send_and_read_over_the_socket_answer_like_http(open_ws, live_users):
+    alice, bob = live_users
+    alice_ws, bob_ws = open_ws(alice.token), open_ws(bob.token)
+    _recv(alice_ws), _recv(bob_ws)
+    body = {"recvID": bob.user_id, "clientMsgID": "sock-1", "text": "over the socket"}
+    sent = _request(alice_ws, 7, "sendMessage", body)
+    SendMessageResponse.model_validate(sent["data"])
+    message = sent["data"]["message"]
+    assert (message["seq"], message["textElem"]["content"]) == (1, "over the socket")
+    assert sent["data"]["state"]["totalUnreadCount"] == 0
+    pushed = _next_event(bob_ws)
+    assert pushed["message"] == message and pushed["totalUnreadCount"] == 1
+    # A resend of the clientMsgID, over HTTP this time, is the same message.
+    assert alice.call("POST", "/api/messages", body)["message"] == message
+
+    read = _request(bob_ws, 8, "markRead", {"conversationID": message["conversationID"]})
+    MarkReadResponse.model_validate(read["data"])
+    assert read["data"]["state"]["totalUnreadCount"] == 0
+    assert bob.sync()["totalUnreadCount"] == 0
+    receipt = _next_event(alice_ws)
+    assert receipt["type"] == "receipt.c2c" and receipt["receipt"]["hasReadSeq"] == 1
+
+
+@pytest.mark.parametrize(
+    ("op", "body", "code"),
+    [
+        ("sendMessage", {"recvID": "nobody-here", "clientMsgID": "x", "text": "hi"}, 1202),
+        ("sendMessage", {"clientMsgID": "x", "text": "hi"}, 1002),
+        ("sendMessage", {"recvID": "someone", "clientMsgID": "x", "text": ""}, 1002),
+        ("markRead", {"conversationID": "sg_notmine"}, 1301),
+        ("markRead", {"conversationID": "si_a_b", "seq": "1"}, 1002),
+        ("deleteEverything", {}, 1002),
+    ],
+)
+def test_a_failed_socket_request_answers_an_error_and_keeps_the_socket(
+    open_ws, live_users, op, body, code
+):
+    alice, _ = live_users
+    ws = open_ws(alice.token)
+    _recv(ws)
+    answer = _request(ws, 1, op, body)
+    assert answer["errCode"] == code and "data" not in answer
+    ws.send(json.dumps({"type": "ping"}))
+    assert _recv(ws) == {"type": "pong"}
+    assert alice.sync()["version"] == 0  # nothing was written
+
+
+@pytest.mark.parametrize("request_id", [None, "1", -1, 1.5])
+def test_a_request_without_an_integer_id_closes_the_socket(open_ws, live_users, request_id):
+    ws = open_ws(live_users[0].token)
+    _recv(ws)
+    ws.send(json.dumps({"type": "request", "id": request_id, "op": "markRead", "body": {}}))
+    assert _recv(ws)["errCode"] == 1002
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+def test_a_request_after_logout_is_refused_and_ends_the_socket(open_ws, live_users):
+    alice, bob = live_users
+    ws = open_ws(alice.token)
+    _recv(ws)
+    alice.call("POST", "/api/auth/logout")
+    body = {"recvID": bob.user_id, "clientMsgID": "late", "text": "too late"}
+    assert _request(ws, 3, "sendMessage", body)["error"] == "UNAUTHORIZED"
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert bob.sync()["totalUnreadCount"] == 0
