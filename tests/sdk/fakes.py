@@ -352,9 +352,22 @@ class FakeServer:
 _CLOSED = object()
 
 
+# A socket request's HTTP twin: the fake answers both through the same code.
+_HTTP_TWIN = {
+    "sendMessage": lambda body: ("POST", "/api/messages", body),
+    "markRead": lambda body: (
+        "POST",
+        f"/api/conversations/{body['conversationID']}/read",
+        {k: v for k, v in body.items() if k != "conversationID"},
+    ),
+}
+
+
 class FakeConnection:
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeServer, transport: FakeTransport) -> None:
         self.server = server
+        self.transport = transport
+        self.token: str | None = None
         self.user_id = ""
         self.closed = False
         self.sent: list[dict[str, Any]] = []
@@ -376,8 +389,9 @@ class FakeConnection:
             raise NetworkError("WebSocket closed")
         self.sent.append(dict(frame))
         if frame.get("type") == "auth":
+            self.token = frame.get("token")
             try:
-                self.user_id = self.server.authenticate(frame.get("token"))
+                self.user_id = self.server.authenticate(self.token)
             except SdkError as error:
                 self.push({"type": "error", **error.to_json()})
                 self.push_close()
@@ -392,6 +406,23 @@ class FakeConnection:
             )
         elif frame.get("type") == "ping":
             self.push({"type": "pong"})
+        elif frame.get("type") == "request":
+            task = asyncio.get_running_loop().create_task(self._answer(copy.deepcopy(dict(frame))))
+            self.transport.answering.add(task)
+            task.add_done_callback(self.transport.answering.discard)
+
+    async def _answer(self, frame: dict[str, Any]) -> None:
+        method, path, body = _HTTP_TWIN[frame["op"]](frame["body"])
+        try:
+            data = await self.transport.answer(method, path, body, self.token, socket=True)
+        except NetworkError:
+            self.push_close()  # the socket is lost before its answer
+            return
+        except SdkError as error:
+            self.push({"type": "response", "id": frame["id"], **error.to_json()})
+            return
+        if not self.closed:
+            self.push({"type": "response", "id": frame["id"], "data": data})
 
     async def receive(self) -> dict[str, Any]:
         item = await self._inbox.get()
@@ -414,9 +445,13 @@ class FakeTransport:
     def __init__(self, server: FakeServer) -> None:
         self.server = server
         self.offline = False
-        # path prefix -> error to raise once, or an Event to wait for before answering
+        # path prefix -> error to raise once, or an Event to wait for before answering.
+        # Socket requests go by their HTTP twin's path; a NetworkError loses the socket
+        # and stays armed for the HTTP retry (the network is down, not just the socket).
         self.failures: dict[str, SdkError] = {}
         self.gates: dict[str, asyncio.Event] = {}
+        self.http: list[tuple[str, str]] = []  # what went over HTTP, not the socket
+        self.answering: set[asyncio.Task[None]] = set()
 
     async def request(
         self,
@@ -425,14 +460,28 @@ class FakeTransport:
         body: Mapping[str, Any] | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
+        self.http.append((method, path))
+        return await self.answer(method, path, body, token)
+
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        token: str | None,
+        *,
+        socket: bool = False,
+    ) -> dict[str, Any]:
         for prefix, gate in list(self.gates.items()):
             if path.startswith(prefix):
                 await gate.wait()
         if self.offline:
             raise NetworkError(f"{method} {path}: offline")
-        for prefix in list(self.failures):
+        for prefix, failure in list(self.failures.items()):
             if path.startswith(prefix):
-                raise self.failures.pop(prefix)
+                if not (socket and isinstance(failure, NetworkError)):
+                    del self.failures[prefix]
+                raise failure
         # Answers travel as JSON: the client must never share objects with the server.
         return copy.deepcopy(self.server.handle(method, path, copy.deepcopy(body), token))
 
@@ -440,6 +489,6 @@ class FakeTransport:
         await asyncio.sleep(0)
         if self.offline:
             raise NetworkError("WebSocket: offline")
-        connection = FakeConnection(self.server)
+        connection = FakeConnection(self.server, self)
         self.server.connections.append(connection)
         return connection

@@ -7,12 +7,17 @@ primitives that Pyodide's event loop provides (tasks, locks, events, ``wait_for`
 How state moves (rule 4): a request goes to the server; the server answers with the
 absolute state it committed; that state is written to the store in one version-guarded
 transaction; only then are events emitted. WebSocket events and syncs go the same way.
+
+Sends and mark-reads travel as request frames on the WebSocket while it is open (no HTTP
+round trip per message, as OpenIM's SDK does), over HTTP otherwise; both are idempotent
+on the server, so one that loses its socket midway is simply asked again over HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random as _random
 import time
@@ -146,9 +151,13 @@ class TidemarkClient:
         self._sync_task: asyncio.Task[None] | None = None
         self._resync = False
         self._tasks: set[asyncio.Task[None]] = set()
-        # Messages this client is sending: their WebSocket echo may beat the HTTP answer,
-        # and the page must not receive its own message as a new one.
+        # Messages this client is sending: their WebSocket echo may beat the answer, and
+        # the page must not receive its own message as a new one.
         self._sending: set[str] = set()
+        # The greeted WebSocket while it serves, and its requests waiting for an answer.
+        self._socket: Connection | None = None
+        self._calls: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._call_ids = itertools.count(1)
 
     # -- events ------------------------------------------------------------------------
 
@@ -307,18 +316,64 @@ class TidemarkClient:
         return task
 
     async def _request(
-        self, method: str, path: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        op: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """An authenticated request; an auth failure logs us out (OnUserTokenExpired)."""
+        """An authenticated request; an auth failure logs us out (OnUserTokenExpired).
+
+        With ``op`` (the socket's name for it, and its body) it goes over the open
+        WebSocket if there is one. Only idempotent requests may name an ``op``: one whose
+        socket is lost before the answer is asked again over HTTP.
+        """
         session = self._session
         if session is None:
             raise NotLoggedInError("not logged in")
         try:
+            socket = self._socket
+            if op is not None and socket is not None:
+                try:
+                    return await self._call(socket, *op)
+                except NetworkError as error:
+                    logger.info("%s: %s; asking again over HTTP", op[0], error)
             return await self._transport.request(method, path, body, session["token"])
         except AuthError as error:
             if self._session is session:
                 await self._expire(error)
             raise
+
+    async def _call(self, socket: Connection, op: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One request frame and its answer, matched by id."""
+        call_id = next(self._call_ids)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._calls[call_id] = answer
+        try:
+            await socket.send({"type": "request", "id": call_id, "op": op, "body": body})
+            return await asyncio.wait_for(answer, self._receive_timeout)
+        except TimeoutError:
+            raise NetworkError(f"no answer to {op} on the WebSocket") from None
+        finally:
+            self._calls.pop(call_id, None)
+
+    def _on_response(self, frame: dict[str, Any]) -> None:
+        answer = self._calls.get(frame.get("id"))  # type: ignore[arg-type]
+        if answer is None or answer.done():
+            return  # the caller gave up waiting
+        data = frame.get("data")
+        if isinstance(frame.get("errCode"), int):
+            answer.set_exception(_frame_error({**frame, "type": "error"}))
+        elif isinstance(data, dict):
+            answer.set_result(data)
+        else:
+            answer.set_exception(ProtocolError("a response without data"))
+
+    def _drop_calls(self) -> None:
+        for answer in self._calls.values():
+            if not answer.done():
+                answer.set_exception(NetworkError("the WebSocket closed before answering"))
 
     async def _ready(self) -> CacheMeta:
         """Wait for the first sync (rule 9); fail if not logged in."""
@@ -354,7 +409,7 @@ class TidemarkClient:
             body["groupID"] = group_id
         self._sending.add(message["clientMsgID"])
         try:
-            answer = await self._request("POST", "/api/messages", body)
+            answer = await self._request("POST", "/api/messages", body, op=("sendMessage", body))
             sent = cast(Message, answer.get("message"))
             if not isinstance(sent, dict):
                 raise ProtocolError("bad send answer: no message")
@@ -380,7 +435,11 @@ class TidemarkClient:
         be the stale one. A failure raises and leaves the cache and the page untouched.
         """
         await self._ready()
-        answer = await self._request("POST", f"/api/conversations/{_segment(conversation_id)}/read")
+        answer = await self._request(
+            "POST",
+            f"/api/conversations/{_segment(conversation_id)}/read",
+            op=("markRead", {"conversationID": conversation_id}),
+        )
         await self._apply_answer(answer.get("state"), [])
 
     async def get_all_conversation_list(self) -> list[Conversation]:
@@ -689,16 +748,21 @@ class TidemarkClient:
 
     async def _serve(self, connection: Connection) -> None:
         pinger = self._spawn(self._ping(connection))
+        self._socket = connection
         try:
             while True:
                 frame = await self._receive(connection)
                 kind = frame.get("type")
                 if kind in ("message.new", "conversation.changed", "receipt.c2c"):
                     await self._on_event(frame)
+                elif kind == "response":
+                    self._on_response(frame)
                 elif kind == "error":
                     raise _frame_error(frame)
                 # pong, and frame types newer than this SDK, need nothing.
         finally:
+            self._socket = None
+            self._drop_calls()
             pinger.cancel()
 
     async def _receive(self, connection: Connection) -> dict[str, Any]:
