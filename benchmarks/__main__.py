@@ -138,7 +138,15 @@ def table(results: dict[str, Any]) -> str:
             )
         )
         rows.append(
-            ("B3", f"mark-reads/s, {label}", f"{r['mark_reads_per_s']:.0f}", "", "", "", "")
+            (
+                "B3",
+                f"mark-reads/s, {label}",
+                f"{r['mark_reads_per_s']:.0f}",
+                "",
+                "",
+                "",
+                f"load generator cpu {r['load_generator_cpu_ms_per_op']:.1f} ms/op",
+            )
         )
         rows.append(
             (

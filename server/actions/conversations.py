@@ -19,11 +19,15 @@ from server.storage import users as user_store
 
 
 def check_member(conn: Connection, user_id: str, conversation_id: str) -> None:
-    # Unknown and foreign conversations answer alike: membership is not disclosed.
     if not conversation_store.is_member(conn, user_id, conversation_id):
-        raise ApiError(
-            ErrorCode.CONVERSATION_NOT_FOUND, f"no conversation {conversation_id!r} for you"
-        )
+        raise not_a_member(conversation_id)
+
+
+def not_a_member(conversation_id: str) -> ApiError:
+    # Unknown and foreign conversations answer alike: membership is not disclosed.
+    return ApiError(
+        ErrorCode.CONVERSATION_NOT_FOUND, f"no conversation {conversation_id!r} for you"
+    )
 
 
 def create_group(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from server import events
-from server.actions.conversations import check_member
+from server.actions.conversations import check_member, not_a_member
 from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser, now_ms
 from server.errors import ApiError, ErrorCode
@@ -26,7 +26,7 @@ def send_message(
     try:
         return _send(db, hub, user, request)
     except IntegrityError:
-        # A concurrent resend of the same clientMsgID won the race: answer with it.
+        # A resend of a stored clientMsgID (or a concurrent one that won): answer with it.
         with db.read() as conn:
             original = message_store.find_by_client_id(conn, user.user_id, request.clientMsgID)
             if original is None:
@@ -37,14 +37,11 @@ def send_message(
 
 def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest) -> dict[str, Any]:
     with db.write() as tx:
-        original = message_store.find_by_client_id(tx.conn, user.user_id, request.clientMsgID)
-        if original is not None:
-            state = user_state(tx.conn, db.epoch, user.user_id, [original["conversationID"]])
-            return {"message": original, "state": state}
-        conversation_id = _target_conversation(tx, user, request)
-        member_ids = conversation_store.member_ids(tx.conn, conversation_id)
+        conversation_id, member_ids = _target_conversation(tx, user, request)
         user_store.bump_versions(tx.conn, member_ids)
         seq = conversation_store.next_seq(tx.conn, conversation_id)
+        # A resend of a stored clientMsgID fails here (unique per sender); send_message
+        # then answers with the original. No lookup is spent on the common path.
         message_store.insert_message(
             tx.conn,
             conversation_id=conversation_id,
@@ -56,11 +53,7 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
             send_time=now_ms(),
         )
         # Rule 2: the sender has read their own message, in the same transaction.
-        read_state.advance_read(tx.conn, user.user_id, conversation_id, seq)
-        for member in member_ids:
-            if member != user.user_id and conversation_id.startswith("si_"):
-                read_state.advance_peer_read(tx.conn, member, conversation_id, seq)
-        conversation_store.stamp_members(tx.conn, conversation_id, member_ids)
+        read_state.advance_on_send(tx.conn, conversation_id, user.user_id, seq)
         states = user_states(tx.conn, db.epoch, member_ids, [conversation_id])
         # The new message is the conversation's latest: the records already carry it.
         message = states[user.user_id]["conversations"][0]["latestMsg"]
@@ -69,11 +62,16 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
     return {"message": message, "state": states[user.user_id]}
 
 
-def _target_conversation(tx: Tx, user: CurrentUser, request: SendMessageRequest) -> str:
+def _target_conversation(
+    tx: Tx, user: CurrentUser, request: SendMessageRequest
+) -> tuple[str, list[str]]:
+    """The conversation to send to, and its members (creating a first single chat)."""
     if request.groupID is not None:
         conversation_id = conversation_store.group_conversation_id(request.groupID)
-        check_member(tx.conn, user.user_id, conversation_id)
-        return conversation_id
+        member_ids = conversation_store.member_ids(tx.conn, conversation_id)
+        if user.user_id not in member_ids:
+            raise not_a_member(conversation_id)
+        return conversation_id, member_ids
     assert request.recvID is not None
     if request.recvID == user.user_id:
         raise ApiError(ErrorCode.VALIDATION_FAILED, "recvID: cannot send a message to yourself")
@@ -81,11 +79,13 @@ def _target_conversation(tx: Tx, user: CurrentUser, request: SendMessageRequest)
     # Both users' locks first: two first messages of one pair, sent at once, must not
     # both find the chat missing and both create it.
     user_store.lock_users(tx.conn, [user.user_id, request.recvID])
-    if conversation_store.get_conversation(tx.conn, conversation_id) is None:
+    member_ids = conversation_store.member_ids(tx.conn, conversation_id)
+    if not member_ids:
         if not user_store.existing_user_ids(tx.conn, [request.recvID]):
             raise ApiError(ErrorCode.USER_NOT_FOUND, f"no user {request.recvID!r}")
         conversation_store.create_single(tx.conn, user.user_id, request.recvID, now_ms())
-    return conversation_id
+        member_ids = sorted((user.user_id, request.recvID))
+    return conversation_id, member_ids
 
 
 def history(

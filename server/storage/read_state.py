@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, Update, bindparam, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    select,
+    update,
+)
 
-from server.storage.tables import members
+from server.storage.tables import members, users
 
 
 def _advance_statement(column: Column[int]) -> Update:
@@ -21,6 +32,40 @@ def _advance_statement(column: Column[int]) -> Update:
 
 _ADVANCE_READ = _advance_statement(members.c.has_read_seq)
 _ADVANCE_PEER_READ = _advance_statement(members.c.peer_has_read_seq)
+
+
+def _advance_on_send_statement() -> Update:
+    sender = bindparam("b_sender", type_=String)
+    seq = bindparam("b_seq", type_=BigInteger)
+    return (
+        update(members)
+        .where(members.c.conversation_id == bindparam("b_conversation_id"))
+        .values(
+            has_read_seq=case(
+                (and_(members.c.user_id == sender, members.c.has_read_seq < seq), seq),
+                else_=members.c.has_read_seq,
+            ),
+            # A single chat's other record keeps a copy of the sender's position.
+            peer_has_read_seq=case(
+                (and_(members.c.peer_id == sender, members.c.peer_has_read_seq < seq), seq),
+                else_=members.c.peer_has_read_seq,
+            ),
+            # Every member's record changed (new max_seq): stamp it with their version.
+            version=select(users.c.version)
+            .where(users.c.user_id == members.c.user_id)
+            .scalar_subquery(),
+        )
+    )
+
+
+_ADVANCE_ON_SEND = _advance_on_send_statement()
+
+
+def advance_on_send(conn: Connection, conversation_id: str, sender_id: str, seq: int) -> None:
+    """After storing message ``seq``: the sender has read it (rule 2), their peer's copy
+    of that position follows, and every member's record is stamped — one statement."""
+    parameters = {"b_conversation_id": conversation_id, "b_sender": sender_id, "b_seq": seq}
+    conn.execute(_ADVANCE_ON_SEND, parameters)
 
 
 def advance_read(conn: Connection, user_id: str, conversation_id: str, seq: int) -> bool:

@@ -693,3 +693,20 @@ def test_an_error_answered_on_the_socket_is_not_asked_again(world: World) -> Non
         await client.logout()
 
     run(main())
+
+
+def test_without_socket_requests_everything_goes_over_http(world: World) -> None:
+    async def main() -> None:
+        client, transport = world.client()
+        client = TidemarkClient(transport, world.store_factory(), requests_over_socket=False)
+        await client.login("alice", PASSWORD)
+        await world.settle()
+        await client.send_message(await client.create_text_message("hi"), recv_id="bob")
+        await client.mark_conversation_message_as_read(ALICE_BOB)
+        assert ("POST", "/api/messages") in transport.http
+        assert ("POST", f"/api/conversations/{ALICE_BOB}/read") in transport.http
+        (socket,) = world.server.connections
+        assert not [f for f in socket.sent if f["type"] == "request"]
+        await client.logout()
+
+    run(main())

@@ -615,4 +615,7 @@ def create_browser_sdk(idb_store: Any, origin: str) -> BrowserSDK:
     """The worker's entry point: the client over IndexedDB (``idb_store``: the configured
     ``web/idb-store.js`` module) and ``fetch``/``WebSocket`` to ``origin``."""
     store = IndexedDBStore(idb_store)
-    return BrowserSDK(TidemarkClient(FetchTransport(str(origin)), store), store)
+    # A tab sends a few requests a minute, and over HTTP they stay visible to the
+    # browser's network tools and tests, which cannot see into a worker's WebSocket.
+    client = TidemarkClient(FetchTransport(str(origin)), store, requests_over_socket=False)
+    return BrowserSDK(client, store)

@@ -8,9 +8,9 @@ How state moves (rule 4): a request goes to the server; the server answers with 
 absolute state it committed; that state is written to the store in one version-guarded
 transaction; only then are events emitted. WebSocket events and syncs go the same way.
 
-Sends and mark-reads travel as request frames on the WebSocket while it is open (no HTTP
-round trip per message, as OpenIM's SDK does), over HTTP otherwise; both are idempotent
-on the server, so one that loses its socket midway is simply asked again over HTTP.
+Sends and mark-reads can travel as request frames on the WebSocket while it is open (no
+HTTP round trip per message, as OpenIM's SDK does), over HTTP otherwise; both are
+idempotent on the server, so one that loses its socket midway is asked again over HTTP.
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ class TidemarkClient:
     """One user's session against one server, with OpenIM's method names in snake_case.
 
     ``sleep`` and ``random`` drive the reconnect backoff (tests inject fakes);
-    ``ping_interval`` and ``receive_timeout`` (seconds) pace the WebSocket heartbeat.
+    ``ping_interval`` and ``receive_timeout`` (seconds) pace the WebSocket heartbeat;
+    ``requests_over_socket`` sends messages and mark-reads on the WebSocket when it is open.
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class TidemarkClient:
         backoff_max: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
+        requests_over_socket: bool = True,
     ) -> None:
         self._transport = transport
         self._store = store
@@ -134,6 +136,7 @@ class TidemarkClient:
         self._backoff_max = backoff_max
         self._sleep = sleep
         self._random = random
+        self._requests_over_socket = requests_over_socket
         self._listeners: dict[str, list[Listener]] = {}
         self._status = LoginStatus.LOGGED_OUT
         self._session: Session | None = None
@@ -334,7 +337,7 @@ class TidemarkClient:
             raise NotLoggedInError("not logged in")
         try:
             socket = self._socket
-            if op is not None and socket is not None:
+            if op is not None and socket is not None and self._requests_over_socket:
                 try:
                     return await self._call(socket, *op)
                 except NetworkError as error:
