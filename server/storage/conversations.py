@@ -168,7 +168,8 @@ def versions_and_totals(conn: Connection, user_ids: Collection[str]) -> dict[str
 
 
 def total_unread(conn: Connection, user_id: str) -> int:
-    return versions_and_totals(conn, [user_id])[user_id][1]
+    total = conn.execute(_TOTALS, {"user_ids": [user_id]}).first()
+    return 0 if total is None else int(total[1] or 0)
 
 
 def conversation_records(
