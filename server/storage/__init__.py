@@ -48,6 +48,8 @@ class Database:
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if self.is_sqlite else nullcontext()
         )
+        # SQLite's one writer connection, kept open: no pool checkout per write.
+        self._writer_connection: Connection | None = None
         self._epoch: str | None = None
 
     @contextmanager
@@ -55,12 +57,23 @@ class Database:
         """One serializable unit of writing; commits durably or rolls back whole."""
         # SQLite has one writer at a time. Threads of this process queue here, woken at
         # once, rather than in SQLite's busy handler, which sleeps in growing steps.
-        with self._writer, self.engine.connect().execution_options(tidemark_write=True) as conn:
+        with self._writer, self._write_connection() as conn:
             tx = Tx(conn)
             with conn.begin():
                 yield tx
         for callback in tx._after_commit:
             callback()
+
+    def _write_connection(self) -> AbstractContextManager[Connection]:
+        if not self.is_sqlite:
+            return self.engine.connect().execution_options(tidemark_write=True)
+        # Only the thread holding self._writer gets here.
+        if self._writer_connection is None or self._writer_connection.invalidated:
+            if self._writer_connection is not None:
+                self._writer_connection.close()
+            connection = self.engine.connect().execution_options(tidemark_write=True)
+            self._writer_connection = connection
+        return nullcontext(self._writer_connection)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -91,6 +104,10 @@ class Database:
             conn.commit()
 
     def dispose(self) -> None:
+        with self._writer:
+            if self._writer_connection is not None:
+                self._writer_connection.close()
+                self._writer_connection = None
         self.engine.dispose()
 
 
@@ -140,6 +157,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(conn: Connection) -> None:
         # IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
         write = conn.get_execution_options().get("tidemark_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: the statement needs none of SQLAlchemy's execution.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine
