@@ -75,6 +75,7 @@ def seed(
                     "peer_id": peer,
                     "has_read_seq": mine,
                     "peer_has_read_seq": n,
+                    "max_seq": n,
                     "version": i + 1,
                 }
             )
@@ -85,6 +86,7 @@ def seed(
                     "peer_id": "me",
                     "has_read_seq": n,
                     "peer_has_read_seq": mine,
+                    "max_seq": n,
                     "version": 1,
                 }
             )

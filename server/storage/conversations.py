@@ -61,17 +61,16 @@ _STAMP_MEMBERS = (
         .scalar_subquery()
     )
 )
-# Memberships first, users apart: PostgreSQL then plans the sum as a hash join instead
-# of one index lookup per conversation (B5: 15 ms -> 4 ms at 10,000).
-_TOTALS = (
-    select(members.c.user_id, func.sum(conversations.c.max_seq - members.c.has_read_seq))
-    .select_from(members)
-    .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
-    .where(members.c.user_id.in_(bindparam("user_ids", expanding=True)))
-    .group_by(members.c.user_id)
-)
-_VERSIONS = select(users.c.user_id, users.c.version).where(
-    users.c.user_id.in_(bindparam("user_ids", expanding=True))
+# The one definition of unread, summed over one table (the membership's max_seq copy).
+_VERSIONS_AND_TOTALS = select(
+    users.c.user_id,
+    users.c.version,
+    select(func.coalesce(func.sum(members.c.max_seq - members.c.has_read_seq), 0))
+    .where(members.c.user_id == users.c.user_id)
+    .scalar_subquery(),
+).where(users.c.user_id.in_(bindparam("user_ids", expanding=True)))
+_TOTAL = select(func.coalesce(func.sum(members.c.max_seq - members.c.has_read_seq), 0)).where(
+    members.c.user_id == bindparam("user_id")
 )
 
 
@@ -137,6 +136,7 @@ def _member(user_id: str, conversation_id: str, peer_id: str | None) -> dict[str
         "peer_id": peer_id,
         "has_read_seq": 0,
         "peer_has_read_seq": 0,
+        "max_seq": 0,
         "version": 0,
     }
 
@@ -160,16 +160,13 @@ def stamp_members(conn: Connection, conversation_id: str, user_ids: Collection[s
 
 
 def versions_and_totals(conn: Connection, user_ids: Collection[str]) -> dict[str, tuple[int, int]]:
-    """user_id -> (version, total unread): the one definition of unread, summed."""
-    wanted = {"user_ids": list(user_ids)}
-    totals: dict[str, Any] = {user_id: total for user_id, total in conn.execute(_TOTALS, wanted)}
-    versions = conn.execute(_VERSIONS, wanted)
-    return {user_id: (int(version), int(totals.get(user_id) or 0)) for user_id, version in versions}
+    """user_id -> (version, total unread)."""
+    rows = conn.execute(_VERSIONS_AND_TOTALS, {"user_ids": list(user_ids)})
+    return {user_id: (int(version), int(total)) for user_id, version, total in rows}
 
 
 def total_unread(conn: Connection, user_id: str) -> int:
-    total = conn.execute(_TOTALS, {"user_ids": [user_id]}).first()
-    return 0 if total is None else int(total[1] or 0)
+    return int(conn.execute(_TOTAL, {"user_id": user_id}).scalar_one())
 
 
 def conversation_records(
@@ -205,7 +202,7 @@ def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
             conversations.c.conversation_type,
             conversations.c.group_id,
             conversations.c.group_name,
-            conversations.c.max_seq,
+            members.c.max_seq,
             conversations.c.created_at,
             peer.c.nickname.label("peer_nickname"),
             messages.c.seq,
@@ -221,8 +218,8 @@ def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
         .outerjoin(
             messages,
             and_(
-                messages.c.conversation_id == conversations.c.conversation_id,
-                messages.c.seq == conversations.c.max_seq,
+                messages.c.conversation_id == members.c.conversation_id,
+                messages.c.seq == members.c.max_seq,
             ),
         )
         .where(members.c.user_id.in_(bindparam("user_ids", expanding=True)))

@@ -50,7 +50,8 @@ def _advance_on_send_statement() -> Update:
                 (and_(members.c.peer_id == sender, members.c.peer_has_read_seq < seq), seq),
                 else_=members.c.peer_has_read_seq,
             ),
-            # Every member's record changed (new max_seq): stamp it with their version.
+            # Every member's record has the new max_seq, stamped with their version.
+            max_seq=seq,
             version=select(users.c.version)
             .where(users.c.user_id == members.c.user_id)
             .scalar_subquery(),
@@ -63,7 +64,8 @@ _ADVANCE_ON_SEND = _advance_on_send_statement()
 
 def advance_on_send(conn: Connection, conversation_id: str, sender_id: str, seq: int) -> None:
     """After storing message ``seq``: the sender has read it (rule 2), their peer's copy
-    of that position follows, and every member's record is stamped — one statement."""
+    of that position follows, every member's record takes the new max_seq and is
+    stamped with its user's version — one statement."""
     parameters = {"b_conversation_id": conversation_id, "b_sender": sender_id, "b_seq": seq}
     conn.execute(_ADVANCE_ON_SEND, parameters)
 

@@ -70,10 +70,13 @@ members = Table(
     Column("peer_id", String(32), ForeignKey("users.user_id"), nullable=True),
     Column("has_read_seq", BigInteger, nullable=False, default=0),
     Column("peer_has_read_seq", BigInteger, nullable=False, default=0),
+    # conversations.max_seq, copied in the transaction that assigns each seq: unread
+    # (max_seq - has_read_seq) and its total then read this table alone.
+    Column("max_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The user's version when this record last changed: incremental sync reads by it.
     Column("version", BigInteger, nullable=False),
     Index("ix_members_user_version", "user_id", "version"),
-    Index("ix_members_user_read", "user_id", "conversation_id", "has_read_seq"),
+    Index("ix_members_user_unread", "user_id", "max_seq", "has_read_seq"),
     Index("ix_members_conversation", "conversation_id"),
 )
 

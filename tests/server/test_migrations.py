@@ -17,3 +17,44 @@ def test_migrated_schema_matches_the_tables(database_url):
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     db.dispose()
     assert differences == []
+
+
+def test_existing_memberships_get_their_conversations_max_seq(database_url):
+    """0003 copies max_seq into every membership of a database made before it."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from server.storage import _MIGRATIONS
+
+    db = Database(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with db.engine.connect().execution_options(tidemark_write=True) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        conn.execute(
+            text(
+                "INSERT INTO users (user_id, nickname, password_hash, version, created_at)"
+                " VALUES ('a', 'a', 'x', 1, 0), ('b', 'b', 'x', 1, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO conversations (conversation_id, conversation_type, max_seq,"
+                " created_at) VALUES ('si_a_b', 1, 7, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO members (user_id, conversation_id, peer_id, has_read_seq,"
+                " peer_has_read_seq, version) VALUES ('a', 'si_a_b', 'b', 7, 2, 1),"
+                " ('b', 'si_a_b', 'a', 2, 7, 1)"
+            )
+        )
+        conn.commit()
+    db.migrate()
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT user_id, max_seq, has_read_seq FROM members")).all()
+    db.dispose()
+    assert sorted(tuple(r) for r in rows) == [("a", 7, 7), ("b", 7, 2)]

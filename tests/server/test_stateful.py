@@ -14,7 +14,9 @@ import tempfile
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import select
 
+from server.storage.tables import conversations, members
 from tests.server.conftest import make_app, register
 from tests.server.test_sync import apply
 
@@ -105,6 +107,16 @@ class ReadStateMachine(RuleBasedStateMachine):
                 expected_total += self.max_seq[record["conversationID"]] - self.read[key]
             assert snapshot["totalUnreadCount"] == expected_total
             assert len(snapshot["conversations"]) == sum(name in m for m in self.members.values())
+
+    @invariant()
+    def memberships_carry_their_conversations_max_seq(self) -> None:
+        with self.app.extensions["tidemark"].db.read() as conn:
+            copies = conn.execute(
+                select(members.c.max_seq, conversations.c.max_seq).join(
+                    conversations, conversations.c.conversation_id == members.c.conversation_id
+                )
+            ).all()
+        assert all(copy == source for copy, source in copies)
 
     def teardown(self) -> None:
         self.app.extensions["tidemark"].db.dispose()
