@@ -159,6 +159,19 @@ def table(results: dict[str, Any]) -> str:
                 f"of {r['sent']} sent",
             )
         )
+        if r["steady_delivery_ms"]:
+            d = r["steady_delivery_ms"]
+            rows.append(
+                (
+                    "B3",
+                    f"delivery at {r['steady_sends_per_s']:.0f} sends/s offered, {label}",
+                    f"{d['median']:.1f} ms",
+                    f"{d['p90']:.1f} ms",
+                    f"{d['p99']:.1f} ms",
+                    str(d["runs"]),
+                    f"{r['steady_lost']} not delivered",
+                )
+            )
     if "B4" in results:
         r = results["B4"]
         for case in ("full", "catchup"):
