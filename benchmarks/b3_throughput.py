@@ -99,15 +99,6 @@ async def _measure(
     latencies = [(arrivals[cid] - t0) * 1000 for cid, t0 in started.items() if cid in arrivals]
     sent = len(started)
 
-    # The closed loop measures capacity; its latency is mostly queueing (in flight /
-    # rate). Sends offered at a steady half of that capacity show the latency of a
-    # server with headroom.
-    steady_rate = max(1.0, sends / send_elapsed / 2)
-    started.clear()
-    await _open_loop(send_one, steady_rate, seconds / 2)
-    await asyncio.sleep(1.0)
-    steady = [(arrivals[cid] - t0) * 1000 for cid, t0 in started.items() if cid in arrivals]
-
     async def read_one() -> None:
         i = random.choice(talked)
         partner = names[i ^ 1 if (i ^ 1) < count else i - 1]
@@ -120,6 +111,16 @@ async def _measure(
     load_cpu_seconds = time.process_time() - load_cpu_before
     cpu = cpu_seconds / (time.perf_counter() - wall_before)
     peak_mb = _peak_rss_mb(pid)
+
+    # The closed loop measures capacity; its latency is mostly queueing (in flight /
+    # rate). Sends offered at a steady half of that capacity show the latency of a
+    # server with headroom.
+    steady_rate = max(1.0, sends / send_elapsed / 2)
+    started.clear()
+    await _open_loop(send_one, steady_rate, seconds / 2)
+    await asyncio.sleep(1.0)
+    steady = [(arrivals[cid] - t0) * 1000 for cid, t0 in started.items() if cid in arrivals]
+
     for client in clients:
         await client.logout()
     await transport.aclose()
