@@ -408,10 +408,17 @@ function applyConversations(list) {
 /** Store records (each replacing the one with its ID) and keep the order sorted. */
 function putConversations(records) {
   if (records.length > 64) {
-    // Many at once (a snapshot): sorting once is cheaper than placing each.
-    const all = new Map(state.conversations);
-    for (const record of records) all.set(record.conversationID, record);
-    setConversations(all);
+    // Many at once (a slice of a snapshot): sort the batch, then merge it into the rest
+    // in one pass, instead of placing each or sorting everything again.
+    const batch = new Map(records.map((record) => [record.conversationID, record]));
+    const replaced = new Set();
+    for (const [id, record] of batch) {
+      const known = state.conversations.get(id);
+      if (known) replaced.add(known);
+      state.conversations.set(id, record);
+    }
+    const kept = replaced.size ? state.order.filter((record) => !replaced.has(record)) : state.order;
+    state.order = mergeSorted(kept, [...batch.values()].sort(byLatest));
     return;
   }
   const order = state.order;
@@ -425,6 +432,18 @@ function putConversations(records) {
     order.splice(sortedIndex(order, record), 0, record);
     state.conversations.set(record.conversationID, record);
   }
+}
+
+/** Two arrays sorted byLatest, merged into one. */
+function mergeSorted(a, b) {
+  const merged = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) merged[k++] = byLatest(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) merged[k++] = a[i++];
+  while (j < b.length) merged[k++] = b[j++];
+  return merged;
 }
 
 /** Replace the whole model. */

@@ -47,7 +47,18 @@ const assets = new URL(`/assets/${encodeURIComponent(buildId ?? "")}/`, self.loc
 let listener = null;
 const pendingEvents = []; // events raised before the page gave its listener
 
+// A long list (a snapshot's thousands of conversations) reaches the page in slices, each
+// its own message: the page handles each in a short task, never one long one. Every list
+// event carries absolute per-item state, so slices apply like the whole.
+const EVENT_SLICE = 500;
+
 function emit(event, data) {
+  if (Array.isArray(data) && data.length > EVENT_SLICE) {
+    for (let start = 0; start < data.length; start += EVENT_SLICE) {
+      emit(event, data.slice(start, start + EVENT_SLICE));
+    }
+    return;
+  }
   if (listener === null) {
     pendingEvents.push([event, data]);
     return;
