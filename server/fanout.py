@@ -25,11 +25,20 @@ class Connection:
     notices the closed socket and unsubscribes it.
     """
 
-    def __init__(self, user_id: str, send: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        send: Callable[[str], None],
+        token_hash: str = "",
+        end: Callable[[], None] = lambda: None,
+    ) -> None:
         self.user_id = user_id
+        self.token_hash = token_hash
         self._send = send
+        self._end = end
         self._lock = threading.Lock()
         self._held: list[str] | None = []
+        self.revoked = False
 
     def open(self, greeting: str) -> None:
         with self._lock:
@@ -44,6 +53,15 @@ class Connection:
             else:
                 self._write(frame)
 
+    def revoke(self) -> None:
+        """Its token was revoked: end the session now, between two frames."""
+        with self._lock:
+            self.revoked = True
+            try:
+                self._end()
+            except Exception:
+                log.debug("ending an already closed connection of %s", self.user_id)
+
     def _write(self, frame: str) -> None:
         try:
             self._send(frame)
@@ -56,6 +74,10 @@ class Hub(Protocol):
     def unsubscribe(self, connection: Connection) -> None: ...
     def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Send each (user_id, event) to every connection of that user."""
+        ...
+
+    def revoke(self, user_id: str, token_hash: str) -> None:
+        """End every connection of this user that authenticated with this token."""
         ...
 
     def close(self) -> None: ...
@@ -87,6 +109,16 @@ class LocalHub:
             targets = list(self._connections.get(user_id, ()))
         for connection in targets:
             connection.deliver(frame)
+
+    def revoke(self, user_id: str, token_hash: str) -> None:
+        self.revoke_local(user_id, token_hash)
+
+    def revoke_local(self, user_id: str, token_hash: str) -> None:
+        with self._lock:
+            targets = list(self._connections.get(user_id, ()))
+        for connection in targets:
+            if connection.token_hash == token_hash:
+                connection.revoke()
 
     def connection_count(self) -> int:
         with self._lock:
@@ -124,9 +156,15 @@ class RedisHub(LocalHub):
                 pipe.publish(self.CHANNEL, json.dumps(envelope))
             pipe.execute()
 
+    def revoke(self, user_id: str, token_hash: str) -> None:
+        self._redis.publish(self.CHANNEL, json.dumps({"u": user_id, "r": token_hash}))
+
     def _on_message(self, message: dict[str, Any]) -> None:
         envelope = json.loads(message["data"])
-        self.deliver_local(envelope["u"], envelope["f"])
+        if "r" in envelope:
+            self.revoke_local(envelope["u"], envelope["r"])
+        else:
+            self.deliver_local(envelope["u"], envelope["f"])
 
     @staticmethod
     def _on_error(error: BaseException, pubsub: Any, thread: Any) -> None:

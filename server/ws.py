@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from simple_websocket import ConnectionClosed
 
 from server.actions import messages, read_state
-from server.actions.users import CurrentUser, authenticate
+from server.actions.users import CurrentUser, authenticate, now_ms
 from server.api import parse
 from server.errors import ApiError, ErrorCode
 from server.fanout import Connection
@@ -80,15 +80,17 @@ def websocket(ws: Any) -> None:
         return
     except ConnectionClosed:
         return
-    connection = Connection(user.user_id, ws.send)
-    # Subscribe before reading the version: no event can fall between the two.
+    connection = Connection(user.user_id, ws.send, user.token_hash, lambda: _end_revoked(ws))
+    # Subscribe before reading the version: no event can fall between the two. And the
+    # token again: a logout that committed before the subscription revoked nothing here.
     services.hub.subscribe(connection)
     try:
+        user = _authenticate(services.db, token)
         with services.db.read() as conn:
             version = user_store.user_version(conn, user.user_id)
         hello = {"type": "hello", "userID": user.user_id, "epoch": services.db.epoch}
         connection.open(_dump({**hello, "version": version}))
-        _serve(ws, connection, services, token)
+        _serve(ws, connection, services, user, token)
     except _Closing as closing:
         _close(ws, closing)
     except ConnectionClosed:
@@ -97,8 +99,12 @@ def websocket(ws: Any) -> None:
         services.hub.unsubscribe(connection)
 
 
-def _serve(ws: Any, connection: Connection, services: Any, token: str) -> None:
-    """Answer heartbeats and requests until the client goes away or falls silent."""
+def _serve(ws: Any, connection: Connection, services: Any, user: CurrentUser, token: str) -> None:
+    """Answer heartbeats and requests until the client goes away or falls silent.
+
+    A logout revokes the socket through the hub (:meth:`Connection.revoke`); each
+    heartbeat also checks the token in the database, in case a revocation was missed.
+    """
     while True:
         raw = ws.receive(timeout=IDLE_TIMEOUT)
         if raw is None:
@@ -118,9 +124,11 @@ def _serve(ws: Any, connection: Connection, services: Any, token: str) -> None:
                 CLOSE_BAD_FRAME,
                 ApiError(ErrorCode.VALIDATION_FAILED, "a request needs an integer id >= 0"),
             )
-        # A revoked or expired token ends the session at its next heartbeat or request.
         try:
-            user = authenticate(services.db, token)
+            if kind == "ping":
+                authenticate(services.db, token)
+            else:
+                _check_session(connection, user)
         except ApiError as error:
             if kind == "request":
                 connection.deliver(_dump({"type": "response", "id": request_id, **error.to_json()}))
@@ -130,6 +138,20 @@ def _serve(ws: Any, connection: Connection, services: Any, token: str) -> None:
             continue
         answer = _answer(services, user, frame)
         connection.deliver(_dump({"type": "response", "id": request_id, **answer}))
+
+
+def _check_session(connection: Connection, user: CurrentUser) -> None:
+    if connection.revoked:
+        raise ApiError(ErrorCode.UNAUTHORIZED, "unknown or revoked token")
+    if user.expires_at <= now_ms():
+        raise ApiError(ErrorCode.TOKEN_EXPIRED, "token expired: log in again")
+
+
+def _end_revoked(ws: Any) -> None:
+    """Called by the hub's thread when a logout revoked this socket's token."""
+    error = ApiError(ErrorCode.UNAUTHORIZED, "logged out")
+    ws.send(_dump({"type": "error", **error.to_json()}))
+    ws.close(reason=CLOSE_UNAUTHORIZED, message=error.message)
 
 
 def _answer(services: Any, user: CurrentUser, frame: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.errors import ApiError, ErrorCode
+from server.fanout import Hub
 from server.schemas import LoginRequest, RegisterRequest
 from server.storage import Database
 from server.storage import users as user_store
@@ -22,6 +23,7 @@ class CurrentUser:
     user_id: str
     nickname: str
     token_hash: str
+    expires_at: int = 0  # ms
 
 
 def password_hasher(fast: bool) -> PasswordHasher:
@@ -79,12 +81,14 @@ def authenticate(db: Database, token: str) -> CurrentUser:
     user_id, nickname, expires_at = owner
     if expires_at <= now_ms():
         raise ApiError(ErrorCode.TOKEN_EXPIRED, "token expired: log in again")
-    return CurrentUser(user_id, nickname, token_hash)
+    return CurrentUser(user_id, nickname, token_hash, expires_at)
 
 
-def logout(db: Database, user: CurrentUser) -> None:
+def logout(db: Database, hub: Hub, user: CurrentUser) -> None:
     with db.write() as tx:
         user_store.delete_token(tx.conn, user.token_hash)
+        # Sockets opened with this token end at once, not at their next heartbeat.
+        tx.on_commit(lambda: hub.revoke(user.user_id, user.token_hash))
 
 
 def _hash_token(token: str) -> str:

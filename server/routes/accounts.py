@@ -51,5 +51,5 @@ def login(body: LoginRequest) -> dict[str, Any]:
 @operation(bp, "POST", "/auth/logout", response=Empty)
 def logout(user: users.CurrentUser) -> dict[str, Any]:
     """Revoke the token used for this request."""
-    users.logout(services().db, user)
+    users.logout(services().db, services().hub, user)
     return {}

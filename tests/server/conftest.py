@@ -111,13 +111,16 @@ class User:
         return self.call("POST", "/api/groups", body, expect=201)
 
 
-def register(client: FlaskClient, user_id: str | None = None) -> User:
+def register(client: FlaskClient, user_id: str | None = None, login_only: bool = False) -> User:
+    """A new user, logged in; ``login_only``: another login (token) of an existing one."""
     user_id = user_id or f"user{next(_ids)}"
     password = "correct horse"
-    response = client.post(
-        "/api/users", json={"userID": user_id, "password": password, "nickname": user_id.title()}
-    )
-    assert response.status_code == 201, response.get_json()
+    if not login_only:
+        response = client.post(
+            "/api/users",
+            json={"userID": user_id, "password": password, "nickname": user_id.title()},
+        )
+        assert response.status_code == 201, response.get_json()
     login = client.post("/api/auth/login", json={"userID": user_id, "password": password})
     assert login.status_code == 200, login.get_json()
     return User(client, user_id, login.get_json()["token"])

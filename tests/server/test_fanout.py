@@ -9,6 +9,7 @@ from contextlib import ExitStack
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from werkzeug.serving import make_server
 
@@ -57,6 +58,21 @@ def test_an_event_crosses_processes_through_redis(two_processes):
     event = json.loads(ws.recv(timeout=5))
     EVENT_ADAPTER.validate_python(event)
     assert event["message"]["serverMsgID"] == sent["message"]["serverMsgID"]
+
+
+@pytest.mark.postgres
+def test_a_logout_ends_sockets_held_by_another_process(two_processes):
+    (first_app, _), (_, second_ws) = two_processes[0]
+    stack = two_processes[1]
+    alice = register(first_app.test_client())
+    ws = stack.enter_context(connect(second_ws, open_timeout=5))
+    ws.send(json.dumps({"type": "auth", "token": alice.token}))
+    assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+    alice.call("POST", "/api/auth/logout")  # through the first process
+    assert json.loads(ws.recv(timeout=5))["error"] == "UNAUTHORIZED"
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
 def test_the_default_hub_is_in_process(tmp_path):
