@@ -39,6 +39,7 @@ def create_group(
         missing = set(member_ids) - user_store.existing_user_ids(tx.conn, member_ids)
         if missing:
             raise ApiError(ErrorCode.USER_NOT_FOUND, f"no such users: {', '.join(sorted(missing))}")
+        user_store.lock_users(tx.conn, member_ids)
         user_store.bump_versions(tx.conn, member_ids)
         conversation_id = conversation_store.create_group(
             tx.conn, group_id, request.groupName, member_ids, now_ms()

@@ -71,6 +71,7 @@ def _target_conversation(
         member_ids = conversation_store.member_ids(tx.conn, conversation_id)
         if user.user_id not in member_ids:
             raise not_a_member(conversation_id)
+        user_store.lock_users(tx.conn, member_ids)
         return conversation_id, member_ids
     assert request.recvID is not None
     if request.recvID == user.user_id:

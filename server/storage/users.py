@@ -82,10 +82,11 @@ def lock_users(conn: Connection, user_ids: Iterable[str]) -> None:
 
 
 def bump_versions(conn: Connection, user_ids: Iterable[str]) -> None:
-    """Give each user a new version: something they can see is changing."""
-    ordered = sorted(set(user_ids))
-    lock_users(conn, ordered)
-    conn.execute(_BUMP, {"b_user_ids": ordered})
+    """Give each user a new version: something they can see is changing.
+
+    The caller holds these users' locks (:func:`lock_users`), taken before anything else.
+    """
+    conn.execute(_BUMP, {"b_user_ids": sorted(set(user_ids))})
 
 
 def insert_token(conn: Connection, token_hash: str, user_id: str, expires_at: int) -> None:
