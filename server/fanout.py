@@ -29,8 +29,8 @@ class Connection:
         self,
         user_id: str,
         send: Callable[[str], None],
-        token_hash: str = "",
-        end: Callable[[], None] = lambda: None,
+        token_hash: str,
+        end: Callable[[], None],
     ) -> None:
         self.user_id = user_id
         self.token_hash = token_hash

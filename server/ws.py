@@ -113,31 +113,36 @@ def _serve(ws: Any, connection: Connection, services: Any, user: CurrentUser, to
             return
         frame = _frame(raw)
         kind = frame.get("type")
-        if kind not in ("ping", "request"):
+        if kind == "ping":
+            _authenticate(services.db, token)  # the database's word on the token
+            connection.deliver(_dump({"type": "pong"}))
+        elif kind == "request":
+            connection.deliver(
+                _dump({"type": "response", **_request(services, connection, user, frame)})
+            )
+        else:
             raise _Closing(
                 CLOSE_BAD_FRAME,
                 ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping or a request frame"),
             )
-        request_id = frame.get("id")
-        if kind == "request" and (type(request_id) is not int or request_id < 0):
-            raise _Closing(
-                CLOSE_BAD_FRAME,
-                ApiError(ErrorCode.VALIDATION_FAILED, "a request needs an integer id >= 0"),
-            )
-        try:
-            if kind == "ping":
-                authenticate(services.db, token)
-            else:
-                _check_session(connection, user)
-        except ApiError as error:
-            if kind == "request":
-                connection.deliver(_dump({"type": "response", "id": request_id, **error.to_json()}))
-            raise _Closing(CLOSE_UNAUTHORIZED, error) from None
-        if kind == "ping":
-            connection.deliver(_dump({"type": "pong"}))
-            continue
-        answer = _answer(services, user, frame)
-        connection.deliver(_dump({"type": "response", "id": request_id, **answer}))
+
+
+def _request(
+    services: Any, connection: Connection, user: CurrentUser, frame: dict[str, Any]
+) -> dict[str, Any]:
+    """A request's answer: ``{"id", "data"}`` or ``{"id", errCode…}``."""
+    request_id = frame.get("id")
+    if type(request_id) is not int or request_id < 0:
+        raise _Closing(
+            CLOSE_BAD_FRAME,
+            ApiError(ErrorCode.VALIDATION_FAILED, "a request needs an integer id >= 0"),
+        )
+    try:
+        _check_session(connection, user)
+    except ApiError as error:
+        connection.deliver(_dump({"type": "response", "id": request_id, **error.to_json()}))
+        raise _Closing(CLOSE_UNAUTHORIZED, error) from None
+    return {"id": request_id, **_answer(services, user, frame)}
 
 
 def _check_session(connection: Connection, user: CurrentUser) -> None:

@@ -23,7 +23,7 @@ class CurrentUser:
     user_id: str
     nickname: str
     token_hash: str
-    expires_at: int = 0  # ms
+    expires_at: int  # ms
 
 
 def password_hasher(fast: bool) -> PasswordHasher:

@@ -367,7 +367,7 @@ class TidemarkClient:
             return  # the caller gave up waiting
         data = frame.get("data")
         if isinstance(frame.get("errCode"), int):
-            answer.set_exception(_frame_error({**frame, "type": "error"}))
+            answer.set_exception(error_from_code(frame["errCode"], str(frame.get("errMsg", ""))))
         elif isinstance(data, dict):
             answer.set_result(data)
         else:
