@@ -253,3 +253,17 @@ def server_side_state(server_port: int, client_port: int) -> tuple[str, int] | N
             ):
                 return TCP_STATES.get(fields[3], fields[3]), int(fields[9])
     return None
+
+
+def tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(tx_queue, rx_queue) bytes of the loopback socket local_port -> remote_port."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in (_read(table) or "").splitlines()[1:]:
+            fields = line.split()
+            if (
+                int(fields[1].rsplit(":", 1)[1], 16) == local_port
+                and int(fields[2].rsplit(":", 1)[1], 16) == remote_port
+            ):
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    return None

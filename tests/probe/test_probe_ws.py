@@ -8,6 +8,7 @@ import contextlib
 import functools
 import select
 import statistics
+import threading
 import time
 import zlib
 
@@ -16,7 +17,7 @@ import pytest
 
 from tests.probe import _api
 from tests.probe._figures import ms, record, summary_ms
-from tests.probe._server import ProbeServer, server_side_state
+from tests.probe._server import ProbeServer, server_side_state, tcp_queues
 from tests.probe._ws import OP_CLOSE, OP_TEXT, Closed, RawWebSocket, encode_frame, frame_header
 
 pytestmark = pytest.mark.slow
@@ -307,6 +308,44 @@ def test_oversized_frame_is_refused_at_its_header(start_server) -> None:
 FLOOD_FRAMES = 117_000
 
 
+class _Drain(threading.Thread):
+    """Reads and drops everything the server sends; notes a close frame or the end."""
+
+    def __init__(self, ws: RawWebSocket) -> None:
+        super().__init__(daemon=True)
+        self.ws = ws
+        self.ended = False
+        self.close_code: int | None = None
+        self.received = 0
+        self._stop_flag = threading.Event()
+
+    def run(self) -> None:
+        tail = bytearray()
+        while not self._stop_flag.is_set():
+            try:
+                data = self.ws.sock.recv(1 << 16)
+            except TimeoutError:
+                continue
+            except OSError:
+                self.ended = True
+                return
+            if not data:
+                self.ended = True
+                return
+            self.received += len(data)
+            tail = (tail + data)[-256:]
+            # A server close frame: 0x88, a short length, then the code.
+            at = tail.rfind(b"\x88")
+            if at != -1 and len(tail) >= at + 4 and tail[at + 1] < 126 and tail[at + 1] >= 2:
+                code = int.from_bytes(tail[at + 2 : at + 4], "big")
+                if 1000 <= code < 5000:
+                    self.close_code = code
+
+    def stop(self) -> None:
+        self._stop_flag.set()
+        self.join(timeout=2)
+
+
 def _sync_latency(bystander: _api.User) -> float:
     started = time.perf_counter()
     try:
@@ -332,8 +371,12 @@ def test_inbound_flood_stops_at_disconnect(start_server) -> None:
         sent = 0
         closed_by_server = False
         ws.sock.settimeout(0.5)
+        # The flooder reads (and drops) what the server answers, as a client library
+        # would: the server is never held up by its own writes, only by its reading.
+        drained = _Drain(ws)
+        drained.start()
         started = time.monotonic()
-        while sent < len(payload) and time.monotonic() - started < 10:
+        while sent < len(payload) and time.monotonic() - started < 10 and not drained.ended:
             try:
                 sent += ws.sock.send(payload[sent : sent + 256 * 1024])
             except TimeoutError:
@@ -343,13 +386,20 @@ def test_inbound_flood_stops_at_disconnect(start_server) -> None:
                 break
             peak = max(peak, server.rss_mib())
         send_seconds = time.monotonic() - started
-        close_code = None
-        try:
-            ws.sock.settimeout(0.2)
-            _frames, close = ws.recv_until_close(timeout=0.3)
-            close_code = close.close_code if close else None
-        except (TimeoutError, OSError):
-            pass
+        # Stay until the server has taken every byte off the kernel (or 10 s in all):
+        # what it read is now work queued inside the server, which the disconnect
+        # must cancel.
+        while time.monotonic() - started < 10 and not drained.ended:
+            ours = tcp_queues(ws.local_port, server.port)
+            theirs = tcp_queues(server.port, ws.local_port)
+            if ours is None or theirs is None or (ours[0] == 0 and theirs[1] == 0):
+                break
+            peak = max(peak, server.rss_mib())
+            time.sleep(0.05)
+        ingest_seconds = time.monotonic() - started
+        drained.stop()
+        closed_by_server = closed_by_server or drained.ended
+        close_code = drained.close_code
         ws.abort()
         disconnected = time.monotonic()
         cpu_mark, mark_at = server.cpu_seconds(), 0.0
@@ -371,12 +421,15 @@ def test_inbound_flood_stops_at_disconnect(start_server) -> None:
             recovered_at = samples[i][0]
             break
     late = [latency for at, latency in samples if at >= 3.0]
+    # The window ending at >= 4 s covers 3..4 s: work still going on then is the leak.
+    late_cpu = max((cpu for at, cpu in cpu_windows if at >= 4.0), default=None)
     growth = peak - rss_before
     record(
         "4_inbound_flood",
         frames_offered=FLOOD_FRAMES,
         frames_sent=sent // len(one),
         send_seconds=round(send_seconds, 2),
+        seconds_until_server_read_everything=round(ingest_seconds, 2),
         closed_by_server_during_flood=closed_by_server,
         close_code=close_code,
         bystander_sync_baseline_median_ms=ms(statistics.median(baseline)),
@@ -386,6 +439,8 @@ def test_inbound_flood_stops_at_disconnect(start_server) -> None:
         bystander_sync_median_ms_3s_to_8s=ms(statistics.median(late)) if late else None,
         bystander_sync_max_ms_3s_to_8s=ms(max(late)) if late else None,
         server_cpu_percent_per_second_after_disconnect=cpu_windows,
+        server_cpu_percent_after_3s_max=late_cpu,
+        bytes_received_by_flooder=drained.received,
         rss_before_mib=round(rss_before),
         rss_peak_mib=round(peak),
         rss_growth_mib=round(growth),
@@ -393,6 +448,9 @@ def test_inbound_flood_stops_at_disconnect(start_server) -> None:
     assert close_code in (None, 1008), f"flooder closed with {close_code}"
     assert recovered_at is not None and recovered_at <= 3.5, (
         f"bystander sync not back below 200 ms within 3 s of the disconnect (at {recovered_at})"
+    )
+    assert late_cpu is not None and late_cpu < 50, (
+        f"the server still burns {late_cpu} % CPU 3 s after the flooder left: {cpu_windows}"
     )
     assert growth < 100, f"RSS grew {growth:.0f} MiB"
 
