@@ -3,6 +3,10 @@
 A route is a plain function of (path arguments, ``user``, ``body``, ``query``) returning
 a dict; :func:`operation` parses and validates the request with pydantic models, checks
 the bearer token, and records the operation for ``/api/openapi.json``.
+
+Before any of that (and before the rate limiter's key functions), :func:`_read_request`
+reads the body once: at most ``MAX_CONTENT_LENGTH`` bytes, JSON only (415 otherwise),
+decoded safely (no recursion or integer-size errors escape), kept on ``flask.g``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from pydantic import BaseModel, ValidationError
@@ -23,7 +27,12 @@ from server.actions.users import CurrentUser, authenticate
 from server.errors import ApiError, ErrorCode
 from server.schemas import ErrorResponse
 
-limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=True)
+# Storage: Redis when REDIS_URL is set, so the limits hold across worker processes.
+limiter = Limiter(get_remote_address, headers_enabled=True)
+
+# A seq is at most 16 digits (2^53 - 1); without a bound, Python refuses to convert
+# integers of more than 4,300 digits with a ValueError, and converts shorter ones slowly.
+MAX_INT_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -57,24 +66,38 @@ def operation(
     status: int = 200,
     rate_limit: Callable[[], str] | None = None,
     limit_key: Callable[[], str] | None = None,
+    failure_limit: Callable[[], str] | None = None,
 ) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Response]]:
+    """``failure_limit``: per client address, counting only answers 401."""
+
     def decorator(view: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
         @functools.wraps(view)
         def handle(**path: str) -> Response:
-            kwargs: dict[str, Any] = dict(path)
-            if auth:
-                kwargs["user"] = current_user()
-            if body is not None:
-                kwargs["body"] = parse(body, _json_body())
-            if query is not None:
-                kwargs["query"] = parse(query, request.args.to_dict())
-            answer = jsonify(view(**kwargs))
+            refuse_nul(path)
+
+            def run() -> dict[str, Any]:
+                kwargs: dict[str, Any] = dict(path)
+                if auth:
+                    kwargs["user"] = current_user()
+                if body is not None:
+                    kwargs["body"] = parse(body, json_body())
+                if query is not None:
+                    kwargs["query"] = parse(query, request.args.to_dict())
+                return view(**kwargs)
+
+            answer = jsonify(services().db.retrying(run))
             answer.status_code = status
             return answer
 
         routed: Callable[..., Response] = handle
         if rate_limit is not None:
-            routed = limiter.limit(rate_limit, key_func=limit_key)(handle)
+            routed = limiter.limit(rate_limit, key_func=limit_key)(routed)
+        if failure_limit is not None:
+            routed = limiter.limit(
+                failure_limit,
+                key_func=get_remote_address,
+                deduct_when=lambda response: response.status_code == 401,
+            )(routed)
         blueprint.add_url_rule(rule, view.__name__, routed, methods=[method])
         OPERATIONS.append(
             Operation(
@@ -102,17 +125,99 @@ def current_user() -> CurrentUser:
     return user
 
 
-def _json_body() -> Any:
-    raw = request.get_data(cache=False)
+def json_body() -> Any:
+    """The request's JSON body, decoded once by :func:`_read_request` (``{}`` if none)."""
+    return g.get("json_body", {})
+
+
+def _read_request() -> None:
+    """Runs before anything else (rate limits, authentication, the route)."""
+    if request.routing_exception is not None:
+        return  # a 404 or 405 answers first
+    raw = _read_body()
     if not raw:
-        return {}
+        return
+    if request.mimetype != "application/json":
+        # Also what stops a cross-site form or no-cors fetch (text/plain) from posting.
+        raise ApiError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            "request bodies are JSON: send Content-Type: application/json",
+        )
+    g.json_body = decode_json(raw)
+
+
+def _read_body() -> bytes:
+    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length is not None or not chunked:
+        return request.get_data()  # werkzeug answers 413 above the limit
+    # Without a Content-Length, werkzeug reads nothing (unless the server says it ends
+    # the stream) or cuts the body at the limit: read it here, one byte past the limit.
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise ApiError(ErrorCode.BODY_TOO_LARGE, f"request body larger than {limit} bytes")
+    return b"".join(chunks)
+
+
+def decode_json(raw: bytes | str, what: str = "request body") -> Any:
+    """JSON from a client: any failure is an :class:`ApiError`, never a 500."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ApiError(ErrorCode.INVALID_JSON, f"request body is not valid JSON: {error}") from None
+        return json.loads(raw, parse_int=_parse_int, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ApiError(
+            ErrorCode.INVALID_JSON, f"{what} is not valid JSON: nested too deeply"
+        ) from None
+    except (UnicodeDecodeError, ValueError) as error:  # json.JSONDecodeError is a ValueError
+        raise ApiError(ErrorCode.INVALID_JSON, f"{what} is not valid JSON: {error}") from None
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ApiError(
+            ErrorCode.VALIDATION_FAILED, f"integers have at most {MAX_INT_DIGITS} digits"
+        )
+    return int(digits)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def refuse_nul(data: Any) -> None:
+    """NUL is in no valid user ID, name or text, and PostgreSQL cannot store it: refused
+    in every string (and key) of every request, the same on SQLite and PostgreSQL."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:  # no recursion: the data may be nested as deep as the parser allows
+        where, value = stack.pop()
+        items: Any = ()
+        if isinstance(value, str) and "\x00" in value:
+            raise ApiError(
+                ErrorCode.VALIDATION_FAILED,
+                f"{where or 'value'}: NUL characters (\\u0000) are not allowed",
+            )
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and "\x00" in key:
+                raise ApiError(
+                    ErrorCode.VALIDATION_FAILED,
+                    f"{where or 'value'}: NUL characters (\\u0000) are not allowed in keys",
+                )
+            stack.append((f"{where}.{key}" if where else str(key), item))
 
 
 def parse[M: BaseModel](model: type[M], data: Any) -> M:
+    refuse_nul(data)
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -193,4 +298,6 @@ def _path_names(path: str) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_read_request)  # first: before the limiter's own hook
+    app.config.setdefault("RATELIMIT_STORAGE_URI", str(app.config["REDIS_URL"]) or "memory://")
     limiter.init_app(app)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
 from flask import Flask, Response, jsonify
 
 from server import api, errors, web
-from server.actions.users import password_hasher
+from server.actions.users import PasswordHashing, password_hasher
 from server.config import DEFAULTS
 from server.fanout import Hub, create_hub
+from server.ratelimit import RateLimits
 from server.routes import accounts, conversations
 from server.storage import Database
 from server.ws import sock
@@ -21,7 +21,8 @@ from server.ws import sock
 class Services:
     db: Database
     hub: Hub
-    hasher: PasswordHasher
+    hasher: PasswordHashing
+    rate_limits: RateLimits
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -37,7 +38,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["tidemark"] = Services(
         db=db,
         hub=create_hub(str(app.config["REDIS_URL"])),
-        hasher=password_hasher(_flag(app.config["FAST_PASSWORD_HASHING"])),
+        hasher=PasswordHashing(
+            password_hasher(_flag(app.config["FAST_PASSWORD_HASHING"])),
+            int(app.config["PASSWORD_HASH_CONCURRENCY"]),
+            float(app.config["PASSWORD_HASH_WAIT_SECONDS"]),
+        ),
+        rate_limits=RateLimits(
+            str(app.config["SEND_RATE_LIMIT"]), str(app.config["REDIS_URL"]) or "memory://"
+        ),
     )
 
     errors.init_app(app)

@@ -13,6 +13,14 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_TTL_SECONDS": 30 * 24 * 3600,
     "LOGIN_RATE_LIMIT": "20 per minute",
     "REGISTER_RATE_LIMIT": "60 per minute",
+    # Wrong passwords per client address, across all user IDs (password spraying).
+    "LOGIN_FAILURE_RATE_LIMIT": "30 per 10 minutes",
+    # Messages per sender, over HTTP and the WebSocket alike.
+    "SEND_RATE_LIMIT": "100 per 10 seconds;1000 per 10 minutes",
+    # argon2 takes 64 MiB and a core per hash: at most this many hash at once, and a
+    # request that waits longer than this for its turn is refused (429).
+    "PASSWORD_HASH_CONCURRENCY": 2,
+    "PASSWORD_HASH_WAIT_SECONDS": 2.0,
     # Only for tests and load generators: cheap, weak password hashes.
     "FAST_PASSWORD_HASHING": False,
     "WEB_ROOT": str(REPO_ROOT / "web"),

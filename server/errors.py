@@ -21,6 +21,7 @@ class ErrorCode(IntEnum):
     NOT_FOUND = 1004
     METHOD_NOT_ALLOWED = 1005
     RATE_LIMITED = 1006
+    UNSUPPORTED_MEDIA_TYPE = 1007
     UNAUTHORIZED = 1101
     TOKEN_EXPIRED = 1102
     BAD_CREDENTIALS = 1103
@@ -28,6 +29,7 @@ class ErrorCode(IntEnum):
     USER_NOT_FOUND = 1202
     CONVERSATION_NOT_FOUND = 1301
     INTERNAL = 1500
+    UNAVAILABLE = 1503
 
     @property
     def http_status(self) -> int:
@@ -41,6 +43,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.TOKEN_EXPIRED: 401,
     ErrorCode.BAD_CREDENTIALS: 401,
@@ -48,6 +51,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.USER_NOT_FOUND: 404,
     ErrorCode.CONVERSATION_NOT_FOUND: 404,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.UNAVAILABLE: 503,
 }
 
 _FROM_HTTP_STATUS: dict[int, ErrorCode] = {
@@ -55,17 +59,22 @@ _FROM_HTTP_STATUS: dict[int, ErrorCode] = {
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
     413: ErrorCode.BODY_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     429: ErrorCode.RATE_LIMITED,
 }
 
 
 class ApiError(Exception):
-    """A failure reported to the client; nothing was written."""
+    """A failure reported to the client; nothing was written (``UNAVAILABLE``: maybe).
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    ``retry_after``: seconds the client should wait before asking again (``Retry-After``).
+    """
+
+    def __init__(self, code: ErrorCode, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
     def to_json(self) -> dict[str, Any]:
         return {"errCode": int(self.code), "errMsg": self.message, "error": self.code.name}
@@ -74,6 +83,8 @@ class ApiError(Exception):
 def error_response(error: ApiError) -> Response:
     response = jsonify(error.to_json())
     response.status_code = error.code.http_status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 

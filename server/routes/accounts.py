@@ -5,14 +5,15 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from server.actions import users
-from server.api import operation, services
+from server.api import json_body, operation, services
 from server.schemas import Empty, LoginRequest, LoginResponse, RegisterRequest, UserResponse
 
 bp = Blueprint("accounts", __name__, url_prefix="/api")
 
 
 def _login_key() -> str:
-    body = request.get_json(silent=True)
+    # The body was decoded (and refused unless it is JSON) before any limit is checked.
+    body = json_body()
     user_id = body.get("userID") if isinstance(body, dict) else None
     return f"{request.remote_addr}/{user_id}"
 
@@ -39,8 +40,14 @@ def register(body: RegisterRequest) -> dict[str, Any]:
     body=LoginRequest,
     response=LoginResponse,
     auth=False,
+    # Once a limit trips, the right password is refused too (429, not checked): a limit
+    # that let the right password through would tell a guesser when it found it, and
+    # checking it would cost the hashing the limit is there to save. LOGIN_RATE_LIMIT
+    # counts every attempt per (address, user ID); LOGIN_FAILURE_RATE_LIMIT counts wrong
+    # passwords per address, whatever the user ID (password spraying).
     rate_limit=lambda: str(current_app.config["LOGIN_RATE_LIMIT"]),
     limit_key=_login_key,
+    failure_limit=lambda: str(current_app.config["LOGIN_FAILURE_RATE_LIMIT"]),
 )
 def login(body: LoginRequest) -> dict[str, Any]:
     """Log in: returns a bearer token."""

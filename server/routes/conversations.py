@@ -38,6 +38,7 @@ def create_group(user: CurrentUser, body: CreateGroupRequest) -> dict[str, Any]:
 @operation(bp, "POST", "/messages", body=SendMessageRequest, response=SendMessageResponse)
 def send_message(user: CurrentUser, body: SendMessageRequest) -> dict[str, Any]:
     """Send a text message; resending a clientMsgID returns the original."""
+    services().rate_limits.check_send(user.user_id)
     return messages.send_message(services().db, services().hub, user, body)
 
 

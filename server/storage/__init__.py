@@ -18,7 +18,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from server.errors import ApiError, ErrorCode
 from server.storage import tables
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,21 @@ _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 class MissingDriverError(RuntimeError):
     """A configured engine needs a driver that is not installed."""
+
+
+class Unavailable(ApiError):
+    """The database connection dropped or could not be made.
+
+    ``retry_safe``: nothing can have been committed (the failure came before COMMIT was
+    sent), so the whole unit of work may run again. A failure during COMMIT is not: its
+    outcome is unknown, and the client is told to try again (the writes are idempotent).
+    """
+
+    def __init__(self, retry_safe: bool) -> None:
+        super().__init__(
+            ErrorCode.UNAVAILABLE, "the database is unavailable: try again shortly", retry_after=1
+        )
+        self.retry_safe = retry_safe
 
 
 class Tx:
@@ -51,27 +68,52 @@ class Database:
         # SQLite's one writer connection, kept open: no pool checkout per write.
         self._writer_connection: Connection | None = None
         self._epoch: str | None = None
+        self._commits = threading.local()  # per thread: how many writes it has committed
+
+    def retrying[T](self, work: Callable[[], T]) -> T:
+        """Run ``work`` (any reads, then at most its writes), once more if a dropped
+        connection interrupted it before anything of it could have been committed."""
+        committed = self._committed()
+        try:
+            return work()
+        except Unavailable as error:
+            if not error.retry_safe or self._committed() != committed:
+                raise
+            log.warning("database connection lost; running the request once more")
+        return work()
+
+    def _committed(self) -> int:
+        count: int = getattr(self._commits, "count", 0)
+        return count
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """One serializable unit of writing; commits durably or rolls back whole."""
         # SQLite has one writer at a time. Threads of this process queue here, woken at
         # once, rather than in SQLite's busy handler, which sleeps in growing steps.
-        with self._writer, self._write_connection() as conn:
-            tx = Tx(conn)
-            with conn.begin():
-                yield tx
+        committing = False
+        try:
+            with self._writer, self._write_connection() as conn:
+                tx = Tx(conn)
+                with conn.begin():
+                    yield tx
+                    committing = True  # from here on, COMMIT may have reached the server
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            raise Unavailable(retry_safe=not committing) from error
+        self._commits.count = self._committed() + 1
         for callback in tx._after_commit:
             callback()
 
     def _write_connection(self) -> AbstractContextManager[Connection]:
         if not self.is_sqlite:
-            return self.engine.connect().execution_options(tidemark_write=True)
+            return self._connect().execution_options(tidemark_write=True)
         # Only the thread holding self._writer gets here.
         if self._writer_connection is None or self._writer_connection.invalidated:
             if self._writer_connection is not None:
                 self._writer_connection.close()
-            connection = self.engine.connect().execution_options(tidemark_write=True)
+            connection = self._connect().execution_options(tidemark_write=True)
             self._writer_connection = connection
         return nullcontext(self._writer_connection)
 
@@ -81,8 +123,19 @@ class Database:
         options: dict[str, Any] = {}
         if not self.is_sqlite:
             options["isolation_level"] = "REPEATABLE READ"
-        with self.engine.connect().execution_options(**options) as conn, conn.begin():
-            yield conn
+        try:
+            with self._connect().execution_options(**options) as conn, conn.begin():
+                yield conn
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            raise Unavailable(retry_safe=True) from error
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except OperationalError as error:  # the server is down, restarting, refusing
+            raise Unavailable(retry_safe=True) from error
 
     @property
     def epoch(self) -> str:

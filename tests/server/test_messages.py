@@ -103,11 +103,12 @@ def test_bad_messages_are_refused_without_writing(make_user, body, status, error
 
 def test_malformed_and_oversized_bodies(make_user):
     alice = make_user()
-    bad = alice.client.post("/api/messages", data=b"{not json", headers=alice.headers)
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    bad = alice.client.post("/api/messages", data=b"{not json", headers=headers)
     assert (bad.status_code, bad.get_json()["error"]) == (400, "INVALID_JSON")
-    huge = alice.client.post("/api/messages", data=b"x" * 70_000, headers=alice.headers)
+    huge = alice.client.post("/api/messages", data=b"x" * 70_000, headers=headers)
     assert (huge.status_code, huge.get_json()["error"]) == (413, "BODY_TOO_LARGE")
-    utf = alice.client.post("/api/messages", data=b"\xff\xfe", headers=alice.headers)
+    utf = alice.client.post("/api/messages", data=b"\xff\xfe", headers=headers)
     assert utf.status_code == 400
 
 

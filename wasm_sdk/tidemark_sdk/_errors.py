@@ -6,13 +6,14 @@ codes (1xxx) mirror ``server/errors.py`` and the README table; client codes are 
 The hierarchy, so callers can catch a whole family::
 
     SdkError
-    ├── RequestError              1001-1006: the request itself was refused
+    ├── RequestError              1001-1007: the request itself was refused
     │   ├── InvalidJsonError            1001
     │   ├── ValidationFailedError       1002
     │   ├── BodyTooLargeError           1003
     │   ├── NotFoundError               1004
     │   ├── MethodNotAllowedError       1005
-    │   └── RateLimitedError            1006
+    │   ├── RateLimitedError            1006
+    │   └── UnsupportedMediaTypeError   1007  (a body that is not application/json)
     ├── AuthError                 11xx: who you are
     │   ├── UnauthorizedError           1101  (missing, unknown or revoked token)
     │   ├── TokenExpiredError           1102
@@ -22,6 +23,7 @@ The hierarchy, so callers can catch a whole family::
     │   └── UserNotFoundError           1202
     ├── ConversationNotFoundError 1301  (also: not a member)
     ├── ServerError               1500, and any code this SDK does not know
+    │   └── UnavailableError            1503  (database unreachable: try again shortly)
     └── ClientError               10xxx: raised by the SDK, not by the server
         ├── NetworkError               10000  (server unreachable, connection lost)
         ├── NotLoggedInError           10001
@@ -43,6 +45,7 @@ class ErrorCode(IntEnum):
     NOT_FOUND = 1004
     METHOD_NOT_ALLOWED = 1005
     RATE_LIMITED = 1006
+    UNSUPPORTED_MEDIA_TYPE = 1007
     UNAUTHORIZED = 1101
     TOKEN_EXPIRED = 1102
     BAD_CREDENTIALS = 1103
@@ -50,6 +53,7 @@ class ErrorCode(IntEnum):
     USER_NOT_FOUND = 1202
     CONVERSATION_NOT_FOUND = 1301
     INTERNAL = 1500
+    UNAVAILABLE = 1503
     # The client's own codes, never sent by the server.
     NETWORK_ERROR = 10000
     NOT_LOGGED_IN = 10001
@@ -104,6 +108,10 @@ class RateLimitedError(RequestError):
     code = ErrorCode.RATE_LIMITED
 
 
+class UnsupportedMediaTypeError(RequestError):
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
 class AuthError(SdkError):
     code = ErrorCode.UNAUTHORIZED
 
@@ -138,6 +146,10 @@ class ConversationNotFoundError(SdkError):
 
 class ServerError(SdkError):
     code = ErrorCode.INTERNAL
+
+
+class UnavailableError(ServerError):
+    code = ErrorCode.UNAVAILABLE
 
 
 class ClientError(SdkError):
@@ -175,6 +187,7 @@ _BY_CODE: dict[int, type[SdkError]] = {
         NotFoundError,
         MethodNotAllowedError,
         RateLimitedError,
+        UnsupportedMediaTypeError,
         UnauthorizedError,
         TokenExpiredError,
         BadCredentialsError,
@@ -182,6 +195,7 @@ _BY_CODE: dict[int, type[SdkError]] = {
         UserNotFoundError,
         ConversationNotFoundError,
         ServerError,
+        UnavailableError,
         NetworkError,
         NotLoggedInError,
         AlreadyLoggedInError,
