@@ -6,6 +6,8 @@ The in-process hub serves one server process. With several processes a Redis hub
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -14,59 +16,108 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from server.errors import ApiError, ErrorCode
+
 log = logging.getLogger(__name__)
 
 
 class Connection:
-    """One WebSocket as the hub sees it: frames are written by the publishing thread.
+    """One WebSocket as the hub sees it: any thread may deliver, none ever waits.
 
-    Until :meth:`open` has sent the greeting, frames are held back, so a client always
-    hears ``hello`` first. A failed write is dropped: the connection's own handler
-    notices the closed socket and unsubscribes it.
+    Frames go to the socket's own event loop (``push`` runs there). Until :meth:`open` has
+    queued the greeting, frames are held back, so a client always hears ``hello`` first.
+    The token's expiry and a logout end the connection (``end`` with the error); ``end``
+    with ``None`` drops a connection that fell too far behind.
     """
+
+    MAX_HELD = 512
 
     def __init__(
         self,
         user_id: str,
-        send: Callable[[str], None],
         token_hash: str,
-        end: Callable[[], None],
+        expires_at: int,
+        loop: asyncio.AbstractEventLoop,
+        push: Callable[[str], None],
+        end: Callable[[ApiError | None], None],
     ) -> None:
         self.user_id = user_id
         self.token_hash = token_hash
-        self._send = send
-        self._end = end
-        self._lock = threading.Lock()
-        self._held: list[str] | None = []
+        self.expires_at = expires_at  # ms
         self.revoked = False
-
-    def open(self, greeting: str) -> None:
-        with self._lock:
-            for frame in [greeting, *(self._held or [])]:
-                self._write(frame)
-            self._held = None
+        self._loop = loop
+        self._push = push
+        self._end = end
+        self._held: list[str] | None = []
+        self._closed = False
+        self._expiry: asyncio.TimerHandle | None = None
 
     def deliver(self, frame: str) -> None:
-        with self._lock:
-            if self._held is not None:
-                self._held.append(frame)
-            else:
-                self._write(frame)
+        """Queue a frame for the socket; from any thread, without blocking."""
+        if self._closed:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._arrive, frame)
+        except RuntimeError:  # the loop has stopped: the server is going down
+            self._closed = True
 
     def revoke(self) -> None:
         """Its token was revoked: end the session now, between two frames."""
-        with self._lock:
-            self.revoked = True
-            try:
-                self._end()
-            except Exception:
-                log.debug("ending an already closed connection of %s", self.user_id)
+        self.revoked = True
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._finish, _LOGGED_OUT)
 
-    def _write(self, frame: str) -> None:
-        try:
-            self._send(frame)
-        except Exception:
-            log.debug("dropping a frame for a closed connection of %s", self.user_id)
+    def check_session(self) -> None:
+        """Raise if the token behind this socket no longer holds."""
+        if self.revoked:
+            raise ApiError(ErrorCode.UNAUTHORIZED, "unknown or revoked token")
+        if self.expires_at <= _now_ms():
+            raise _expired()
+
+    # On the event loop only, from here on.
+
+    def open(self, greeting: str) -> None:
+        held, self._held = self._held or [], None
+        for frame in [greeting, *held]:
+            self._push(frame)
+        delay = max(0.0, (self.expires_at - _now_ms()) / 1000)
+        self._expiry = self._loop.call_later(delay, self._finish, None)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+
+    def _arrive(self, frame: str) -> None:
+        if self._closed:
+            return
+        if self.expires_at <= _now_ms():
+            self._finish(None)  # nothing more reaches a socket whose token has expired
+        elif self._held is None:
+            self._push(frame)
+        elif len(self._held) < self.MAX_HELD:
+            self._held.append(frame)
+        else:
+            self._closed = True
+            self._end(None)
+
+    def _finish(self, error: ApiError | None) -> None:
+        """End the session with ``error``, or with token expiry when ``None``."""
+        if self._closed:
+            return
+        self._closed = True
+        self._end(error or _expired())
+
+
+_LOGGED_OUT = ApiError(ErrorCode.UNAUTHORIZED, "logged out")
+
+
+def _expired() -> ApiError:
+    return ApiError(ErrorCode.TOKEN_EXPIRED, "token expired: log in again")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class Hub(Protocol):

@@ -1,8 +1,10 @@
 """The WebSocket: authenticate, then push events, answer heartbeats and requests.
 
-Events are written to the socket by the thread that publishes them (after commit);
-each connection's handler thread reads: heartbeats, requests, and the close. A bad frame
-or bad auth closes only that connection.
+One asyncio task per connection reads; one writes, draining a bounded outbound queue.
+No thread is held by a socket, idle or not: database work (the token check, requests)
+runs in a small shared thread pool. Publishing never blocks: the hub hands each frame to
+the connection's event loop, and a connection whose queue is full — a client that stopped
+reading — is dropped at once; it reconnects and catches up by version (rule 5).
 
 Requests are the hot writes (send, mark read) carried by the socket the client already
 holds, as OpenIM's SDK does: no HTTP request, TCP connection or thread per message. They
@@ -11,18 +13,19 @@ run the same actions, with the same models and errors, as their HTTP routes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import current_app
-from flask_sock import Sock
 from pydantic import BaseModel
-from simple_websocket import ConnectionClosed
 
 from server.actions import messages, read_state
-from server.actions.users import CurrentUser, authenticate, now_ms
+from server.actions.users import CurrentUser, authenticate
 from server.api import parse
 from server.errors import ApiError, ErrorCode
 from server.fanout import Connection
@@ -31,34 +34,46 @@ from server.storage import users as user_store
 
 log = logging.getLogger(__name__)
 
-sock = Sock()
+type Receive = Callable[[], Awaitable[dict[str, Any]]]
+type Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+PATH = "/api/ws"
 AUTH_TIMEOUT = 10.0
 IDLE_TIMEOUT = 60.0
 CLOSE_BAD_FRAME = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_IDLE = 4408
-# A request carries up to 4,000 characters of text, escaped as JSON.
+CLOSE_POLICY = 1008  # too many frames
+# A request carries up to 4,000 characters of text, escaped as JSON. The server protocol
+# refuses a longer frame from its header, before reading it (close 1009).
 MAX_FRAME = 32 * 1024
+# Frames waiting to be written to one socket. A client that reads keeps this near 0; one
+# that stopped reading is dropped when it fills, instead of holding memory or a writer.
+OUTBOUND_QUEUE = 512
+# Inbound frames per connection: a burst, then a steady rate (a token bucket). A client
+# sends a heartbeat every 30 s and its own requests; a flood is closed, not processed.
+# Seconds for the frames queued before a close to go out, before the socket is cut off.
+WRITER_GRACE = 5.0
+FRAME_BURST = 200
+FRAME_RATE = 100.0
 
 type _Handler = Callable[[Any, CurrentUser, Any], dict[str, Any]]
 
+
+def _send_message(services: Any, user: CurrentUser, body: SendMessageRequest) -> dict[str, Any]:
+    services.rate_limits.check_send(user.user_id)
+    return messages.send_message(services.db, services.hub, user, body)
+
+
+def _mark_read(services: Any, user: CurrentUser, body: SocketMarkReadRequest) -> dict[str, Any]:
+    request = MarkReadRequest(seq=body.seq)
+    return read_state.mark_read(services.db, services.hub, user, body.conversationID, request)
+
+
 # op -> (body model, action): the socket's requests, each the twin of an HTTP route.
 REQUESTS: dict[str, tuple[type[BaseModel], _Handler]] = {
-    "sendMessage": (
-        SendMessageRequest,
-        lambda services, user, body: messages.send_message(services.db, services.hub, user, body),
-    ),
-    "markRead": (
-        SocketMarkReadRequest,
-        lambda services, user, body: read_state.mark_read(
-            services.db,
-            services.hub,
-            user,
-            body.conversationID,
-            MarkReadRequest(seq=body.seq),
-        ),
-    ),
+    "sendMessage": (SendMessageRequest, _send_message),
+    "markRead": (SocketMarkReadRequest, _mark_read),
 }
 
 
@@ -69,131 +84,265 @@ class _Closing(Exception):
         self.error = error
 
 
-@sock.route("/api/ws")  # type: ignore[untyped-decorator]
-def websocket(ws: Any) -> None:
-    services = current_app.extensions["tidemark"]
-    try:
-        token = _auth_token(ws)
-        user = _authenticate(services.db, token)
-    except _Closing as closing:
-        _close(ws, closing)
-        return
-    except ConnectionClosed:
-        return
-    connection = Connection(user.user_id, ws.send, user.token_hash, lambda: _end_revoked(ws))
-    # Subscribe before reading the version: no event can fall between the two. And the
-    # token again: a logout that committed before the subscription revoked nothing here.
-    services.hub.subscribe(connection)
-    try:
-        user = _authenticate(services.db, token)
-        with services.db.read() as conn:
-            version = user_store.user_version(conn, user.user_id)
-        hello = {"type": "hello", "userID": user.user_id, "epoch": services.db.epoch}
-        connection.open(_dump({**hello, "version": version}))
-        _serve(ws, connection, services, user, token)
-    except _Closing as closing:
-        _close(ws, closing)
-    except ConnectionClosed:
-        pass
-    finally:
-        services.hub.unsubscribe(connection)
+class _Gone(Exception):
+    """The client went away: nothing more to say to it."""
 
 
-def _serve(ws: Any, connection: Connection, services: Any, user: CurrentUser, token: str) -> None:
-    """Answer heartbeats and requests until the client goes away or falls silent.
+def origin_allowed(scope: dict[str, Any], public_origin: str) -> bool:
+    """A browser's cross-site socket is refused; clients that send no Origin are not browsers.
 
-    A logout revokes the socket through the hub (:meth:`Connection.revoke`); each
-    heartbeat also checks the token in the database, in case a revocation was missed.
+    With ``PUBLIC_ORIGIN`` set, the Origin must be exactly it; otherwise it must name the
+    host the request was sent to.
     """
-    while True:
-        raw = ws.receive(timeout=IDLE_TIMEOUT)
-        if raw is None:
-            # Not an error of the session: the client may reconnect with the same token.
-            ws.close(reason=CLOSE_IDLE, message="no heartbeat")
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    origin: str | None = headers.get("origin")
+    if origin is None:
+        return True
+    if public_origin:
+        return origin.rstrip("/") == public_origin.rstrip("/")
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == headers.get("host")
+
+
+async def serve(
+    scope: dict[str, Any],
+    receive: Receive,
+    send: Send,
+    services: Any,
+    executor: Executor,
+    public_origin: str = "",
+) -> None:
+    """The ASGI handler of one WebSocket, from the upgrade to the close."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    if scope["path"] != PATH or not origin_allowed(scope, public_origin):
+        await send({"type": "websocket.close", "code": 1008})  # answered as HTTP 403
+        return
+    await send({"type": "websocket.accept"})
+    session = _Session(scope, receive, send, services, executor)
+    await session.run()
+
+
+class _Session:
+    def __init__(
+        self, scope: dict[str, Any], receive: Receive, send: Send, services: Any, executor: Executor
+    ) -> None:
+        self._receive = receive
+        self._send = send
+        self._services = services
+        self._executor = executor
+        self._loop = asyncio.get_running_loop()
+        self._abort: Callable[[], None] | None = scope.get("extensions", {}).get("tidemark.abort")
+        self._outbound: asyncio.Queue[str | _Closing | None] = asyncio.Queue()
+        self._tokens = float(FRAME_BURST)
+        self._refilled = time.monotonic()
+
+    async def _db[T](self, function: Callable[..., T], *args: Any) -> T:
+        return await self._loop.run_in_executor(self._executor, function, *args)
+
+    async def run(self) -> None:
+        try:
+            token = await self._auth_token()
+            user = await self._authenticate(token)
+        except _Closing as closing:
+            await self._close_now(closing)
             return
-        frame = _frame(raw)
-        kind = frame.get("type")
-        if kind == "ping":
-            _authenticate(services.db, token)  # the database's word on the token
-            connection.deliver(_dump({"type": "pong"}))
-        elif kind == "request":
-            connection.deliver(
-                _dump({"type": "response", **_request(services, connection, user, frame)})
+        except _Gone:
+            return
+        connection = Connection(
+            user.user_id, user.token_hash, user.expires_at, self._loop, self._push, self._end
+        )
+        # Subscribe before reading the version: no event can fall between the two. And the
+        # token again: a logout that committed before the subscription revoked nothing here.
+        self._services.hub.subscribe(connection)
+        writer = asyncio.create_task(self._write())
+        try:
+            user = await self._authenticate(token)
+            version = await self._db(self._version, user.user_id)
+            connection.open(_hello(user.user_id, self._services.db.epoch, version))
+            await self._read(connection, user, token)
+        except _Closing as closing:
+            self._push(closing)
+        except _Gone:
+            self._push(None)
+        finally:
+            self._services.hub.unsubscribe(connection)
+            connection.close()
+        try:
+            # What is queued goes out, unless the client stopped reading: then it is cut off.
+            await asyncio.wait_for(writer, WRITER_GRACE)
+        except TimeoutError:
+            self._drop()
+
+    def _version(self, user_id: str) -> int:
+        with self._services.db.read() as conn:
+            return user_store.user_version(conn, user_id)
+
+    # --- writing -----------------------------------------------------------------------
+
+    def _push(self, item: str | _Closing | None) -> None:
+        """Queue a frame, a close (``_Closing``) or the end (``None``); on the loop only."""
+        if isinstance(item, str) and self._outbound.qsize() >= OUTBOUND_QUEUE:
+            log.warning(
+                "dropping a WebSocket that stopped reading (%d frames queued)", OUTBOUND_QUEUE
             )
+            self._drop()
+            return
+        self._outbound.put_nowait(item)
+
+    def _end(self, error: ApiError | None) -> None:
+        """The hub ends this session: logout, token expiry, or ``None``: it fell behind."""
+        if error is None:
+            self._drop()
         else:
+            self._push(_Closing(CLOSE_UNAUTHORIZED, error))
+
+    def _drop(self) -> None:
+        """End the connection without a closing handshake: its client is not reading."""
+        if self._abort is not None:
+            self._abort()
+        self._outbound.put_nowait(None)
+
+    async def _write(self) -> None:
+        while True:
+            item = await self._outbound.get()
+            try:
+                if item is None:
+                    return
+                if isinstance(item, _Closing):
+                    await self._close_now(item)
+                    return
+                await self._send({"type": "websocket.send", "text": item})
+            except OSError:
+                return
+            except Exception as error:  # the server protocol's ClientDisconnected
+                if type(error).__name__ == "ClientDisconnected":
+                    return
+                raise
+
+    async def _close_now(self, closing: _Closing) -> None:
+        try:
+            await self._send({"type": "websocket.send", "text": _error_frame(closing.error)})
+            reason = closing.error.message[:100]
+            await self._send({"type": "websocket.close", "code": closing.code, "reason": reason})
+        except Exception as error:
+            if type(error).__name__ != "ClientDisconnected":
+                raise
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def _next_frame(self, timeout: float) -> dict[str, Any] | None:
+        """The next frame as a dict; ``None`` after ``timeout`` seconds of silence."""
+        try:
+            message = await asyncio.wait_for(self._receive(), timeout)
+        except TimeoutError:
+            return None
+        if message["type"] == "websocket.disconnect":
+            raise _Gone
+        self._spend_token()
+        raw = message.get("text")
+        if raw is None:
+            raw = message.get("bytes") or b""
+        return _frame(raw)
+
+    def _spend_token(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(FRAME_BURST, self._tokens + (now - self._refilled) * FRAME_RATE)
+        self._refilled = now
+        if self._tokens < 1:
+            raise _Closing(
+                CLOSE_POLICY, ApiError(ErrorCode.RATE_LIMITED, "too many frames: slow down")
+            )
+        self._tokens -= 1
+
+    async def _auth_token(self) -> str:
+        frame = await self._next_frame(AUTH_TIMEOUT)
+        if frame is None:
+            raise _Closing(CLOSE_UNAUTHORIZED, ApiError(ErrorCode.UNAUTHORIZED, "no auth frame"))
+        token = frame.get("token")
+        if frame.get("type") != "auth" or not isinstance(token, str) or not token:
+            raise _Closing(
+                CLOSE_UNAUTHORIZED,
+                ApiError(
+                    ErrorCode.UNAUTHORIZED, 'first frame must be {"type": "auth", "token": ...}'
+                ),
+            )
+        return token
+
+    async def _authenticate(self, token: str) -> CurrentUser:
+        try:
+            return await self._db(authenticate, self._services.db, token)
+        except ApiError as error:
+            raise _Closing(CLOSE_UNAUTHORIZED, error) from None
+
+    async def _read(self, connection: Connection, user: CurrentUser, token: str) -> None:
+        """Answer heartbeats and requests until the client goes away or falls silent.
+
+        A logout revokes the socket through the hub (:meth:`Connection.revoke`); each
+        heartbeat also checks the token in the database, in case a revocation was missed.
+        """
+        while True:
+            frame = await self._next_frame(IDLE_TIMEOUT)
+            if frame is None:
+                # Not an error of the session: the client may reconnect with the same token.
+                self._push(_Closing(CLOSE_IDLE, ApiError(ErrorCode.UNAUTHORIZED, "no heartbeat")))
+                return
+            kind = frame.get("type")
+            if kind == "ping":
+                await self._authenticate(token)  # the database's word on the token
+                self._push(_dump({"type": "pong"}))
+            elif kind == "request":
+                answer = await self._request(connection, user, frame)
+                self._push(_dump({"type": "response", **answer}))
+            else:
+                raise _Closing(
+                    CLOSE_BAD_FRAME,
+                    ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping or a request frame"),
+                )
+
+    async def _request(
+        self, connection: Connection, user: CurrentUser, frame: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A request's answer: ``{"id", "data"}`` or ``{"id", errCode…}``."""
+        request_id = frame.get("id")
+        if type(request_id) is not int or request_id < 0:
             raise _Closing(
                 CLOSE_BAD_FRAME,
-                ApiError(ErrorCode.VALIDATION_FAILED, "expected a ping or a request frame"),
+                ApiError(ErrorCode.VALIDATION_FAILED, "a request needs an integer id >= 0"),
             )
-
-
-def _request(
-    services: Any, connection: Connection, user: CurrentUser, frame: dict[str, Any]
-) -> dict[str, Any]:
-    """A request's answer: ``{"id", "data"}`` or ``{"id", errCode…}``."""
-    request_id = frame.get("id")
-    if type(request_id) is not int or request_id < 0:
-        raise _Closing(
-            CLOSE_BAD_FRAME,
-            ApiError(ErrorCode.VALIDATION_FAILED, "a request needs an integer id >= 0"),
-        )
-    try:
-        _check_session(connection, user)
-    except ApiError as error:
-        connection.deliver(_dump({"type": "response", "id": request_id, **error.to_json()}))
-        raise _Closing(CLOSE_UNAUTHORIZED, error) from None
-    return {"id": request_id, **_answer(services, user, frame)}
-
-
-def _check_session(connection: Connection, user: CurrentUser) -> None:
-    if connection.revoked:
-        raise ApiError(ErrorCode.UNAUTHORIZED, "unknown or revoked token")
-    if user.expires_at <= now_ms():
-        raise ApiError(ErrorCode.TOKEN_EXPIRED, "token expired: log in again")
-
-
-def _end_revoked(ws: Any) -> None:
-    """Called by the hub's thread when a logout revoked this socket's token."""
-    error = ApiError(ErrorCode.UNAUTHORIZED, "logged out")
-    ws.send(_dump({"type": "error", **error.to_json()}))
-    ws.close(reason=CLOSE_UNAUTHORIZED, message=error.message)
-
-
-def _answer(services: Any, user: CurrentUser, frame: dict[str, Any]) -> dict[str, Any]:
-    """``{"data": …}`` or the error, exactly as the HTTP route would answer."""
-    try:
-        op = REQUESTS.get(frame.get("op"))  # type: ignore[arg-type]
-        if op is None:
+        try:
+            connection.check_session()
+        except ApiError as error:
+            self._push(_dump({"type": "response", "id": request_id, **error.to_json()}))
+            raise _Closing(CLOSE_UNAUTHORIZED, error) from None
+        op = frame.get("op")
+        handler = REQUESTS.get(op) if isinstance(op, str) else None
+        if handler is None:
             names = ", ".join(sorted(REQUESTS))
-            raise ApiError(ErrorCode.VALIDATION_FAILED, f"op: expected one of {names}")
-        model, handler = op
-        return {"data": handler(services, user, parse(model, frame.get("body", {})))}
-    except ApiError as error:
-        return error.to_json()
-    except Exception:
-        log.exception("unhandled error in a socket request")
-        return ApiError(ErrorCode.INTERNAL, "internal server error").to_json()
+            refused = ApiError(ErrorCode.VALIDATION_FAILED, f"op: expected one of {names}")
+            return {"id": request_id, **refused.to_json()}
+        return {"id": request_id, **await self._db(self._answer, handler, user, frame)}
+
+    def _answer(
+        self, handler: tuple[type[BaseModel], _Handler], user: CurrentUser, frame: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``{"data": …}`` or the error, exactly as the HTTP route would answer."""
+        model, action = handler
+        try:
+            return {"data": action(self._services, user, parse(model, frame.get("body", {})))}
+        except ApiError as error:
+            return error.to_json()
+        except Exception:
+            log.exception("unhandled error in a socket request")
+            return ApiError(ErrorCode.INTERNAL, "internal server error").to_json()
 
 
-def _auth_token(ws: Any) -> str:
-    raw = ws.receive(timeout=AUTH_TIMEOUT)
-    if raw is None:
-        raise _Closing(CLOSE_UNAUTHORIZED, ApiError(ErrorCode.UNAUTHORIZED, "no auth frame"))
-    frame = _frame(raw)
-    token = frame.get("token")
-    if frame.get("type") != "auth" or not isinstance(token, str) or not token:
-        raise _Closing(
-            CLOSE_UNAUTHORIZED,
-            ApiError(ErrorCode.UNAUTHORIZED, 'first frame must be {"type": "auth", "token": ...}'),
-        )
-    return token
+def _hello(user_id: str, epoch: str, version: int) -> str:
+    return _dump({"type": "hello", "userID": user_id, "epoch": epoch, "version": version})
 
 
-def _authenticate(db: Any, token: str) -> CurrentUser:
-    try:
-        return authenticate(db, token)
-    except ApiError as error:
-        raise _Closing(CLOSE_UNAUTHORIZED, error) from None
+def _error_frame(error: ApiError) -> str:
+    return _dump({"type": "error", **error.to_json()})
 
 
 def _frame(raw: str | bytes) -> dict[str, Any]:
@@ -203,7 +352,7 @@ def _frame(raw: str | bytes) -> dict[str, Any]:
         frame = json.loads(raw)
         if not isinstance(frame, dict):
             raise ValueError("frame is not an object")
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise _Closing(
             CLOSE_BAD_FRAME, ApiError(ErrorCode.INVALID_JSON, f"bad frame: {error}")
         ) from None
@@ -212,11 +361,3 @@ def _frame(raw: str | bytes) -> dict[str, Any]:
 
 def _dump(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"))
-
-
-def _close(ws: Any, closing: _Closing) -> None:
-    try:
-        ws.send(_dump({"type": "error", **closing.error.to_json()}))
-        ws.close(reason=closing.code, message=closing.error.message[:100])
-    except ConnectionClosed:
-        pass

@@ -59,6 +59,8 @@ class ServerProcess:
             "TIDEMARK_FAST_PASSWORD_HASHING": "1",
             "TIDEMARK_LOGIN_RATE_LIMIT": "10000 per minute",
             "TIDEMARK_REGISTER_RATE_LIMIT": "10000 per minute",
+            "TIDEMARK_LOGIN_FAILURE_RATE_LIMIT": "10000 per minute",
+            "TIDEMARK_SEND_RATE_LIMIT": "100000 per minute",
         }
         command = [TIDEMARK, "serve", "--port", str(self.port), "--database-url", self.database_url]
         command += self.extra_args

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,9 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
-from server import create_app
+from server import create_app, serve
+from server.asgi import TidemarkASGI
 from server.events import EVENT_ADAPTER
 
 _ids = itertools.count(1)
@@ -24,6 +23,8 @@ TEST_CONFIG = {
     "FAST_PASSWORD_HASHING": True,
     "LOGIN_RATE_LIMIT": "10000 per minute",
     "REGISTER_RATE_LIMIT": "10000 per minute",
+    "LOGIN_FAILURE_RATE_LIMIT": "10000 per minute",
+    "SEND_RATE_LIMIT": "100000 per minute",
 }
 
 
@@ -133,10 +134,6 @@ def make_user(client: FlaskClient) -> Any:
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    """The app on a real socket (threaded, like ``tidemark serve``): its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    server.server_close()
+    """The app on a real socket, served as ``tidemark serve`` serves it: its base URL."""
+    with serve.in_thread(TidemarkASGI(app)) as url:
+        yield url

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from contextlib import ExitStack
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
-from werkzeug.serving import make_server
 
+from server import serve
+from server.asgi import TidemarkASGI
 from server.events import EVENT_ADAPTER
 from tests.server.conftest import make_app, register
 
@@ -37,11 +37,8 @@ def two_processes(postgres_url):
                 pytest.fail(f"Redis at {REDIS_URL} is not reachable: {error}")
             stack.callback(hub.inner.close)
             stack.callback(app.extensions["tidemark"].db.dispose)
-            server = make_server("127.0.0.1", 0, app, threaded=True)
-            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-            stack.callback(server.server_close)
-            stack.callback(server.shutdown)
-            urls.append((app, f"ws://127.0.0.1:{server.port}/api/ws"))
+            url = stack.enter_context(serve.in_thread(TidemarkASGI(app)))
+            urls.append((app, url.replace("http", "ws") + "/api/ws"))
         yield urls, stack
 
 
@@ -116,6 +113,6 @@ def test_several_worker_processes_deliver_every_event(tmp_path):
                 received = [json.loads(ws.recv(timeout=5))["message"]["serverMsgID"] for _ in sent]
                 assert sorted(received) == sorted(sent)
         log = (tmp_path / "server.log").read_text()
-        assert log.count("Tidemark serving on") == 2
+        assert log.count("Tidemark worker ready") == 2
     finally:
         server.stop()

@@ -1,0 +1,149 @@
+"""The ASGI application that ``tidemark serve`` runs: the WebSocket and the Flask app.
+
+The WebSocket (``/api/ws``) is served by asyncio tasks (:mod:`server.ws`). Every other
+request goes to the Flask app, run by a bounded thread pool (a2wsgi), but only once its
+whole body has arrived: the body is read here, up to the size limit and within a time
+limit, so a slow or oversized upload never holds a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from server import ws
+from server.app import create_app
+from server.errors import ApiError, ErrorCode
+
+type Scope = dict[str, Any]
+type Message = dict[str, Any]
+
+BODY_TIMEOUT = 10.0  # seconds for a whole request body to arrive
+
+
+class TidemarkASGI:
+    def __init__(self, flask_app: Flask, http_threads: int = 16, socket_threads: int = 8) -> None:
+        self.flask_app = flask_app
+        self.services = flask_app.extensions["tidemark"]
+        self.max_body = int(flask_app.config["MAX_CONTENT_LENGTH"])
+        self.public_origin = str(flask_app.config["PUBLIC_ORIGIN"])
+        self._wsgi = WSGIMiddleware(flask_app, workers=http_threads)  # type: ignore[arg-type]
+        self._socket_executor = ThreadPoolExecutor(socket_threads, "tidemark-ws")
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await ws.serve(
+                scope, receive, send, self.services, self._socket_executor, self.public_origin
+            )
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Any, send: Any) -> None:
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await _error(send, ApiError(ErrorCode.BODY_TOO_LARGE, self._too_large()))
+            return
+        try:
+            body = await asyncio.wait_for(self._read_body(receive), BODY_TIMEOUT)
+        except TimeoutError:
+            await _error(send, ApiError(ErrorCode.REQUEST_TIMEOUT, "request body too slow"))
+            return
+        except _TooLarge:
+            await _error(send, ApiError(ErrorCode.BODY_TOO_LARGE, self._too_large()))
+            return
+        except _Disconnected:
+            return
+        await self._wsgi(scope, _replay(body, receive), send)  # type: ignore[arg-type]
+
+    def _too_large(self) -> str:
+        return f"request body larger than {self.max_body} bytes"
+
+    async def _read_body(self, receive: Any) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                print(f"Tidemark worker ready (pid {os.getpid()})", flush=True)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        """Finish the writes in flight, then release the database and the hub."""
+        self._socket_executor.shutdown(wait=True)
+        self.services.hub.close()
+        self.services.db.dispose()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that hands over the body read already, then waits for the disconnect."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        message: Message = await receive()
+        return message
+
+    return replay
+
+
+async def _error(send: Any, error: ApiError) -> None:
+    body = json.dumps(error.to_json()).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    status = error.code.http_status
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_asgi_app() -> TidemarkASGI:
+    """The factory ``tidemark serve`` runs in each worker: settings from ``TIDEMARK_*``."""
+    return TidemarkASGI(create_app())
