@@ -14,7 +14,6 @@ from server.fanout import Hub, create_hub
 from server.ratelimit import RateLimits
 from server.routes import accounts, conversations
 from server.storage import Database
-from server.ws import sock
 
 
 @dataclass
@@ -50,7 +49,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     api.init_app(app)
-    sock.init_app(app)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(conversations.bp)
 

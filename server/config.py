@@ -10,6 +10,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///data/tidemark.db",
     "REDIS_URL": "",
+    # The origin browsers load the page from (https://chat.example.com), when it differs
+    # from the Host the server sees (behind a proxy). A WebSocket from another origin is
+    # refused; empty: the Origin must name the Host the request was sent to.
+    "PUBLIC_ORIGIN": "",
     "TOKEN_TTL_SECONDS": 30 * 24 * 3600,
     "LOGIN_RATE_LIMIT": "20 per minute",
     "REGISTER_RATE_LIMIT": "60 per minute",
