@@ -6,14 +6,15 @@ codes (1xxx) mirror ``server/errors.py`` and the README table; client codes are 
 The hierarchy, so callers can catch a whole family::
 
     SdkError
-    ├── RequestError              1001-1007: the request itself was refused
+    ├── RequestError              1001-1008: the request itself was refused
     │   ├── InvalidJsonError            1001
     │   ├── ValidationFailedError       1002
     │   ├── BodyTooLargeError           1003
     │   ├── NotFoundError               1004
     │   ├── MethodNotAllowedError       1005
     │   ├── RateLimitedError            1006
-    │   └── UnsupportedMediaTypeError   1007  (a body that is not application/json)
+    │   ├── UnsupportedMediaTypeError   1007  (a body that is not application/json)
+    │   └── RequestTimeoutError         1008  (the body did not arrive in time)
     ├── AuthError                 11xx: who you are
     │   ├── UnauthorizedError           1101  (missing, unknown or revoked token)
     │   ├── TokenExpiredError           1102
@@ -46,6 +47,7 @@ class ErrorCode(IntEnum):
     METHOD_NOT_ALLOWED = 1005
     RATE_LIMITED = 1006
     UNSUPPORTED_MEDIA_TYPE = 1007
+    REQUEST_TIMEOUT = 1008
     UNAUTHORIZED = 1101
     TOKEN_EXPIRED = 1102
     BAD_CREDENTIALS = 1103
@@ -110,6 +112,10 @@ class RateLimitedError(RequestError):
 
 class UnsupportedMediaTypeError(RequestError):
     code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class RequestTimeoutError(RequestError):
+    code = ErrorCode.REQUEST_TIMEOUT
 
 
 class AuthError(SdkError):
@@ -188,6 +194,7 @@ _BY_CODE: dict[int, type[SdkError]] = {
         MethodNotAllowedError,
         RateLimitedError,
         UnsupportedMediaTypeError,
+        RequestTimeoutError,
         UnauthorizedError,
         TokenExpiredError,
         BadCredentialsError,
