@@ -61,7 +61,15 @@ class TidemarkASGI:
             return
         except _Disconnected:
             return
-        await self._wsgi(scope, _replay(body, receive), send)  # type: ignore[arg-type]
+        # The app sees the body as read: whole, with its length (chunked or not on the wire).
+        headers = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name.lower() not in (b"content-length", b"transfer-encoding")
+        ]
+        headers.append((b"content-length", str(len(body)).encode()))
+        replayed = {**scope, "headers": headers}
+        await self._wsgi(replayed, _replay(body, receive), send)  # type: ignore[arg-type]
 
     def _too_large(self) -> str:
         return f"request body larger than {self.max_body} bytes"

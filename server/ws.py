@@ -329,7 +329,9 @@ class _Session:
         """``{"data": …}`` or the error, exactly as the HTTP route would answer."""
         model, action = handler
         try:
-            return {"data": action(self._services, user, parse(model, frame.get("body", {})))}
+            body = parse(model, frame.get("body", {}))
+            # As over HTTP: run once more if a dropped database connection cut it short.
+            return {"data": self._services.db.retrying(lambda: action(self._services, user, body))}
         except ApiError as error:
             return error.to_json()
         except Exception:

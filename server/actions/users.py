@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import threading
@@ -52,6 +53,7 @@ class PasswordHashing:
         self.hasher = hasher
         self.wait_seconds = wait_seconds
         self._slots = threading.BoundedSemaphore(concurrency)
+        self._unknown_hash: str | None = None
 
     @contextmanager
     def _slot(self) -> Iterator[None]:
@@ -71,6 +73,14 @@ class PasswordHashing:
     def verify(self, password_hash: str, password: str) -> bool:
         with self._slot():
             return self.hasher.verify(password_hash, password)
+
+    def verify_unknown(self, password: str) -> None:
+        """Spend a wrong password's time on a user ID that does not exist, so the answer's
+        timing does not tell which user IDs do."""
+        if self._unknown_hash is None:
+            self._unknown_hash = self.hash(secrets.token_urlsafe(16))
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            self.verify(self._unknown_hash, password)
 
 
 def now_ms() -> int:
@@ -93,6 +103,8 @@ def login(
 ) -> dict[str, Any]:
     with db.read() as conn:
         user = user_store.get_user(conn, request.userID)
+    if user is None:
+        hasher.verify_unknown(request.password)
     if user is None or not _verify(hasher, user.password_hash, request.password):
         raise ApiError(ErrorCode.BAD_CREDENTIALS, "wrong user ID or password")
     token = secrets.token_urlsafe(32)

@@ -440,6 +440,7 @@ class SlowHasher:
         self.seconds = seconds
         self.running = 0
         self.peak = 0
+        self.verified = 0
         self._lock = threading.Lock()
 
     @contextmanager
@@ -458,6 +459,7 @@ class SlowHasher:
 
     def verify(self, hash: str, password: str) -> bool:
         with self._busy():
+            self.verified += 1
             return hash == "fake$" + password
 
 
@@ -536,3 +538,22 @@ def test_send_limits_in_redis_hold_across_processes():
     second.check_send(user_id)
     with pytest.raises(ApiError):
         first.check_send(user_id)
+
+
+def test_a_login_for_an_unknown_user_costs_a_password_check_too(app):
+    """Timing must not tell which user IDs exist: both wrong answers verify a hash."""
+    slow = SlowHasher(0.0)
+    app.extensions["tidemark"].hasher.hasher = slow
+    client = app.test_client()
+    register(client, "alice")
+    before = slow.verified
+    assert (
+        client.post("/api/auth/login", json={"userID": "alice", "password": "nope"}).status_code
+        == 401
+    )
+    known = slow.verified - before
+    assert (
+        client.post("/api/auth/login", json={"userID": "nobody", "password": "nope"}).status_code
+        == 401
+    )
+    assert slow.verified - before - known == known == 1
