@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from server import events
-from server.actions.conversations import check_member
-from server.actions.state import user_states
+from server.actions.conversations import not_a_member
+from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser
 from server.fanout import Hub
 from server.schemas import MarkReadRequest
@@ -18,41 +18,43 @@ from server.storage import users as user_store
 def mark_read(
     db: Database, hub: Hub, user: CurrentUser, conversation_id: str, request: MarkReadRequest
 ) -> dict[str, Any]:
+    # The peer of a single chat is in its ID: the users to lock are known before any read.
+    peer_id = _peer(conversation_id, user.user_id)
+    affected = [user.user_id] if peer_id is None else [user.user_id, peer_id]
+    requested = read_state.UP_TO_MAX if request.seq is None else request.seq
     with db.write() as tx:
-        check_member(tx.conn, user.user_id, conversation_id)
-        conversation = conversation_store.get_conversation(tx.conn, conversation_id)
-        assert conversation is not None
-        peer_id = (
-            _peer(conversation_id, user.user_id) if conversation.conversation_type == 1 else None
-        )
-        affected = [user.user_id] if peer_id is None else [user.user_id, peer_id]
-        # Lock the users first, as every writer does, then read max_seq under that lock.
+        # Lock the users first, as every writer does; the guarded UPDATE then reads the
+        # record's max_seq under that lock and says whether the position moved.
         user_store.lock_users(tx.conn, affected)
-        top = conversation_store.max_seq(tx.conn, conversation_id)
-        target = top if request.seq is None else min(request.seq, top)
-        if read_state.advance_read(tx.conn, user.user_id, conversation_id, target):
-            # The peer's copy of this position moves with it (one value, two records).
-            if peer_id is not None:
-                read_state.advance_peer_read(tx.conn, peer_id, conversation_id, target)
-            user_store.bump_versions(tx.conn, affected)
-            conversation_store.stamp_members(tx.conn, conversation_id, affected)
-            changed = True
-        else:
+        target = read_state.advance_read(tx.conn, user.user_id, conversation_id, requested)
+        if target is None:
             # Nothing moved (idempotent repeat, or a stale request): no version, no event.
-            changed = False
-        states = user_states(
-            tx.conn, db.epoch, affected if changed else [user.user_id], [conversation_id]
-        )
+            # Or there is no such membership, which the answer's own query tells.
+            mine = user_state(tx.conn, db.epoch, user.user_id, [conversation_id])
+            if not mine["conversations"]:
+                raise not_a_member(conversation_id)
+            return {"state": mine}
+        # The peer's copy of this position moves with it (one value, two records).
+        if peer_id is not None:
+            read_state.advance_peer_read(tx.conn, peer_id, conversation_id, target)
+        user_store.bump_versions(tx.conn, affected)
+        conversation_store.stamp_members(tx.conn, conversation_id, affected)
+        states = user_states(tx.conn, db.epoch, affected, [conversation_id])
         mine = states[user.user_id]
-        if changed:
-            pushed = [(user.user_id, events.conversation_changed(mine))]
-            if peer_id is not None:
-                receipt = events.receipt_c2c(states[peer_id], user.user_id, target)
-                pushed.append((peer_id, receipt))
-            tx.on_commit(lambda: hub.publish(pushed))
+        pushed = [(user.user_id, events.conversation_changed(mine))]
+        if peer_id is not None:
+            pushed.append((peer_id, events.receipt_c2c(states[peer_id], user.user_id, target)))
+        tx.on_commit(lambda: hub.publish(pushed))
     return {"state": mine}
 
 
-def _peer(conversation_id: str, user_id: str) -> str:
-    first, second = conversation_id[len("si_") :].split("_")
-    return second if user_id == first else first
+def _peer(conversation_id: str, user_id: str) -> str | None:
+    """The other user of a single chat this user is in; None for a group (or not theirs)."""
+    if not conversation_id.startswith("si_"):
+        return None
+    first, _, second = conversation_id[len("si_") :].partition("_")
+    if user_id == first:
+        return second
+    if user_id == second:
+        return first
+    raise not_a_member(conversation_id)

@@ -30,8 +30,30 @@ def _advance_statement(column: Column[int]) -> Update:
     )
 
 
-_ADVANCE_READ = _advance_statement(members.c.has_read_seq)
 _ADVANCE_PEER_READ = _advance_statement(members.c.peer_has_read_seq)
+
+# Unlimited: read up to max_seq, whatever it is at commit.
+UP_TO_MAX = 2**63 - 1
+
+
+def _read_statement() -> Update:
+    """The reader's position moves up to ``b_seq`` clamped to the record's own max_seq,
+    and only forward; the statement answers whether and where it moved."""
+    requested = bindparam("b_seq", type_=BigInteger)
+    target = case((members.c.max_seq < requested, members.c.max_seq), else_=requested)
+    return (
+        update(members)
+        .where(
+            members.c.user_id == bindparam("b_user_id"),
+            members.c.conversation_id == bindparam("b_conversation_id"),
+            members.c.has_read_seq < target,
+        )
+        .values(has_read_seq=target)
+        .returning(members.c.has_read_seq)
+    )
+
+
+_READ = _read_statement()
 
 
 def _advance_on_send_statement() -> Update:
@@ -70,9 +92,12 @@ def advance_on_send(conn: Connection, conversation_id: str, sender_id: str, seq:
     conn.execute(_ADVANCE_ON_SEND, parameters)
 
 
-def advance_read(conn: Connection, user_id: str, conversation_id: str, seq: int) -> bool:
-    """Move the user's has_read_seq up to ``seq``; True when it moved."""
-    return _advance(conn, _ADVANCE_READ, user_id, conversation_id, seq)
+def advance_read(conn: Connection, user_id: str, conversation_id: str, seq: int) -> int | None:
+    """Move the user's has_read_seq up to ``seq`` (at most max_seq): the new position, or
+    None when it did not move (already there, or no such membership)."""
+    parameters = {"b_user_id": user_id, "b_conversation_id": conversation_id, "b_seq": seq}
+    moved = conn.execute(_READ, parameters).scalar()
+    return None if moved is None else int(moved)
 
 
 def advance_peer_read(conn: Connection, user_id: str, conversation_id: str, seq: int) -> bool:

@@ -113,3 +113,44 @@ def test_peer_reading_changes_only_the_peer_read_position(make_user):
         before["unreadCount"],
         before["hasReadSeq"],
     )
+
+
+@pytest.mark.parametrize("kind", ["chat", "group"])
+def test_mark_read_runs_no_select_that_its_update_answers(app, make_user, kind):
+    """Before the guarded UPDATE there is only the users' row lock (PostgreSQL): the
+    UPDATE itself tells membership, the clamp to max_seq and whether anything moved."""
+    from sqlalchemy import event
+
+    from server.actions import read_state
+    from server.actions.users import authenticate
+    from server.schemas import MarkReadRequest
+
+    alice, bob = make_user(), make_user()
+    if kind == "chat":
+        alice.send(to=bob.user_id)
+        conversation_id = _cid(alice, bob)
+    else:
+        conversation_id = alice.group(bob.user_id)["conversationID"]
+        alice.send(group=conversation_id.removeprefix("sg_"))
+    services = app.extensions["tidemark"]
+    reader = authenticate(services.db, bob.token)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(services.db.engine, "before_cursor_execute", record)
+    try:
+        state = read_state.mark_read(
+            services.db, services.hub, reader, conversation_id, MarkReadRequest()
+        )["state"]
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", record)
+    assert state["conversations"][0]["unreadCount"] == 0
+    first_update = next(i for i, s in enumerate(statements) if s.startswith("UPDATE"))
+    before = statements[:first_update]
+    assert all(s.startswith("SELECT") and s.endswith("FOR UPDATE") for s in before), before
+    assert "MEMBERS" in statements[first_update] and "RETURNING" in statements[first_update]
+    # The answer's state: versions and totals, then the records (two queries).
+    selects = [s for s in statements[first_update:] if s.startswith("SELECT")]
+    assert len(selects) == 2, selects
