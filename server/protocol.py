@@ -1,0 +1,1 @@
+../wasm_sdk/tidemark_sdk/_protocol.py
