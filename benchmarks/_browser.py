@@ -40,8 +40,7 @@ from typing import Any
 import httpx
 from playwright.async_api import BrowserContext, Page, Playwright, ViewportSize
 
-from benchmarks.seed import PASSWORD
-from tests.serving import CHROMIUM_ARGS, SYSTEM_CHROMIUM
+from server.testing import CHROMIUM_ARGS, PASSWORD, SYSTEM_CHROMIUM
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 

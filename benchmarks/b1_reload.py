@@ -39,7 +39,8 @@ from benchmarks._browser import (
     wait_for,
     wait_up_to_date,
 )
-from benchmarks._util import seeded_server, summary
+from benchmarks._util import summary
+from server.testing import seeded_server
 
 WARMUP_RELOADS = 3
 STEPS = ("page", "worker start", "pyodide boot", "sdk import", "sync", "render")

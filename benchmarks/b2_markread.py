@@ -29,8 +29,8 @@ from benchmarks._browser import (
     wait_for,
     wait_up_to_date,
 )
-from benchmarks._util import seeded_server, summary
-from benchmarks.seed import PASSWORD
+from benchmarks._util import summary
+from server.testing import PASSWORD, seeded_server
 
 PEERS = 20
 UNREAD = """(cid) => {

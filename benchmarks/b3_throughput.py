@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from tidemark_sdk import HttpTransport, MemoryStore, TidemarkClient
 
-from benchmarks._util import scratch_database, summary
-from tests.serving import ServerProcess
+from benchmarks._util import summary
+from server.testing import ServerProcess, scratch_database
 
 PASSWORD = "benchmark pw"
 REDIS_URL = os.environ.get("TIDEMARK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

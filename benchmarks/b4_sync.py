@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks._util import login, seeded_server, summary
+from benchmarks._util import login, summary
+from server.testing import seeded_server
 
 CHANGES = 10
 

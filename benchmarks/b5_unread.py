@@ -7,10 +7,9 @@ import tempfile
 import time
 from typing import Any
 
-from benchmarks._util import scratch_database
-from benchmarks.seed import seed
 from server.storage import Database
 from server.storage import conversations as conversation_store
+from server.testing import scratch_database, seed
 
 FULL_SIZES = [
     (10, 10_000),

@@ -30,7 +30,7 @@ from benchmarks._browser import (
     profile,
     wait_for,
 )
-from benchmarks._util import seeded_server
+from server.testing import seeded_server
 
 QUIET_MS = 1000
 TRUE_TOTAL = "() => window.__tmBench?.marks.trueTotal"

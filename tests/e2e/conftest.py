@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, BrowserType, Page, expect
 
+from server.testing import CHROMIUM_ARGS, SYSTEM_CHROMIUM, ServerProcess
 from tests.e2e.driver import Api, App
-from tests.serving import CHROMIUM_ARGS, SYSTEM_CHROMIUM, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

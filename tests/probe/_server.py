@@ -1,6 +1,6 @@
 """A ``tidemark serve`` for the probes: chosen environment, process tree, RSS, threads.
 
-Reuses :class:`tests.serving.ServerProcess` (port, log, stop) and adds what the probes
+Reuses :class:`server.testing.ServerProcess` (port, log, stop) and adds what the probes
 measure. Everything here reads ``/proc``; no extra dependency.
 
 ``TIDEMARK_PROBE_SERVER_ROOT=/some/checkout`` runs the server from another source tree
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.serving import TIDEMARK, ServerProcess
+from server.testing import TIDEMARK, ServerProcess
 
 # What every probe server gets unless the probe says otherwise (None unsets a variable).
 BASE_ENV: dict[str, str | None] = {

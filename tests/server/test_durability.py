@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.serving import ServerProcess
+from server.testing import ServerProcess
 
 
 def _login(http: httpx.Client, user_id: str) -> dict[str, str]:

@@ -82,7 +82,7 @@ def test_the_default_hub_is_in_process(tmp_path):
 
 def test_several_worker_processes_deliver_every_event(tmp_path):
     """`tidemark serve --workers 2`: whichever process holds a socket, events reach it."""
-    from tests.serving import ServerProcess
+    from server.testing import ServerProcess
 
     server = ServerProcess(
         f"sqlite:///{tmp_path}/db.sqlite",
