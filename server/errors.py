@@ -2,59 +2,56 @@
 
 Every failure a client can see is an :class:`ApiError` carrying an :class:`ErrorCode`,
 turned into ``{"errCode", "errMsg", "error"}`` JSON with the code's HTTP status by the
-one handler installed in :func:`init_app`. The SDK mirrors these codes.
+one handler installed in :func:`init_app`. The codes, their HTTP statuses and the
+SDK's own (10xxx) are described once, in ``protocol.json``.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, auto
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from server.protocol import HTTP_STATUS, SERVER_ERROR_CODES
+
 
 class ErrorCode(IntEnum):
-    INVALID_JSON = 1001
-    VALIDATION_FAILED = 1002
-    BODY_TOO_LARGE = 1003
-    NOT_FOUND = 1004
-    METHOD_NOT_ALLOWED = 1005
-    RATE_LIMITED = 1006
-    UNSUPPORTED_MEDIA_TYPE = 1007
-    REQUEST_TIMEOUT = 1008
-    UNAUTHORIZED = 1101
-    TOKEN_EXPIRED = 1102
-    BAD_CREDENTIALS = 1103
-    USER_EXISTS = 1201
-    USER_NOT_FOUND = 1202
-    CONVERSATION_NOT_FOUND = 1301
-    INTERNAL = 1500
-    UNAVAILABLE = 1503
+    """The server's error codes. Members are named here (for typing); their values and
+    HTTP statuses come from ``protocol.json`` by name, and the two name sets must match."""
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[Any]) -> int:
+        return SERVER_ERROR_CODES[name]
+
+    INVALID_JSON = auto()
+    VALIDATION_FAILED = auto()
+    BODY_TOO_LARGE = auto()
+    NOT_FOUND = auto()
+    METHOD_NOT_ALLOWED = auto()
+    RATE_LIMITED = auto()
+    UNSUPPORTED_MEDIA_TYPE = auto()
+    REQUEST_TIMEOUT = auto()
+    UNAUTHORIZED = auto()
+    TOKEN_EXPIRED = auto()
+    BAD_CREDENTIALS = auto()
+    USER_EXISTS = auto()
+    USER_NOT_FOUND = auto()
+    CONVERSATION_NOT_FOUND = auto()
+    INTERNAL = auto()
+    UNAVAILABLE = auto()
 
     @property
     def http_status(self) -> int:
-        return _HTTP_STATUS[self]
+        return HTTP_STATUS[self.name]
 
 
-_HTTP_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.INVALID_JSON: 400,
-    ErrorCode.VALIDATION_FAILED: 400,
-    ErrorCode.BODY_TOO_LARGE: 413,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorCode.REQUEST_TIMEOUT: 408,
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.TOKEN_EXPIRED: 401,
-    ErrorCode.BAD_CREDENTIALS: 401,
-    ErrorCode.USER_EXISTS: 409,
-    ErrorCode.USER_NOT_FOUND: 404,
-    ErrorCode.CONVERSATION_NOT_FOUND: 404,
-    ErrorCode.INTERNAL: 500,
-    ErrorCode.UNAVAILABLE: 503,
-}
+if {code.name for code in ErrorCode} != set(SERVER_ERROR_CODES):
+    raise RuntimeError(
+        "server/errors.py ErrorCode and protocol.json's errors.server name different codes:"
+        " add or remove members of ErrorCode to match protocol.json"
+    )
 
 _FROM_HTTP_STATUS: dict[int, ErrorCode] = {
     400: ErrorCode.INVALID_JSON,

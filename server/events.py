@@ -1,59 +1,87 @@
 """Every WebSocket event type, described once.
 
 Events carry absolute state and the receiving user's version after the change, so a
-client can apply them twice, late or out of order without harm (rule 6). Tests validate
-every pushed event against :data:`EVENT_ADAPTER`.
+client can apply them twice, late or out of order without harm (rule 6). Their types and
+field names are the protocol's (``protocol.json``, ``serverEvents``); the models below
+are the server's one validator for them, and tests validate every pushed event against
+:data:`EVENT_ADAPTER`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, field_validator
 
-from server.schemas import Conversation, Message
+from server.protocol import SERVER_EVENT_TYPES, SERVER_EVENTS
+from server.schemas import Conversation, Message, Receipt
 
 
 class _Event(BaseModel):
+    TYPE: ClassVar[str]
+
+    type: str
     version: int
     epoch: str
     totalUnreadCount: Annotated[int, Field(ge=0)]
 
+    @field_validator("type")
+    @classmethod
+    def _is_this_type(cls, value: str) -> str:
+        if value != cls.TYPE:
+            raise ValueError(f"expected {cls.TYPE!r}")
+        return value
+
 
 class MessageNew(_Event):
-    type: Literal["message.new"]
+    TYPE = SERVER_EVENT_TYPES["MESSAGE_NEW"]
+
     conversation: Conversation
     message: Message
 
 
 class ConversationChanged(_Event):
-    type: Literal["conversation.changed"]
+    TYPE = SERVER_EVENT_TYPES["CONVERSATION_CHANGED"]
+
     conversations: list[Conversation]
 
 
-class Receipt(BaseModel):
-    conversationID: str
-    userID: str
-    hasReadSeq: int
-
-
 class ReceiptC2C(_Event):
-    type: Literal["receipt.c2c"]
+    TYPE = SERVER_EVENT_TYPES["RECEIPT_C2C"]
+
     conversation: Conversation
     receipt: Receipt
 
 
-Event = Annotated[MessageNew | ConversationChanged | ReceiptC2C, Field(discriminator="type")]
+EVENT_MODELS: tuple[type[_Event], ...] = (MessageNew, ConversationChanged, ReceiptC2C)
+
+if {model.TYPE for model in EVENT_MODELS} != set(SERVER_EVENTS):
+    raise RuntimeError(
+        "server/events.py EVENT_MODELS and protocol.json's serverEvents name different"
+        " types: give each serverEvents entry one model here"
+    )
+
+
+def _event_type(value: Any) -> Any:
+    return value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+
+
+Event = Annotated[
+    Annotated[MessageNew, Tag(MessageNew.TYPE)]
+    | Annotated[ConversationChanged, Tag(ConversationChanged.TYPE)]
+    | Annotated[ReceiptC2C, Tag(ReceiptC2C.TYPE)],
+    Discriminator(_event_type),
+]
 EVENT_ADAPTER: TypeAdapter[MessageNew | ConversationChanged | ReceiptC2C] = TypeAdapter(Event)
 
 
 def message_new(state: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     (conversation,) = state["conversations"]
-    return {"type": "message.new", **_head(state), "conversation": conversation, "message": message}
+    return _event(MessageNew, state, conversation=conversation, message=message)
 
 
 def conversation_changed(state: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "conversation.changed", **_head(state), "conversations": state["conversations"]}
+    return _event(ConversationChanged, state, conversations=state["conversations"])
 
 
 def receipt_c2c(state: dict[str, Any], reader_id: str, has_read_seq: int) -> dict[str, Any]:
@@ -63,12 +91,14 @@ def receipt_c2c(state: dict[str, Any], reader_id: str, has_read_seq: int) -> dic
         "userID": reader_id,
         "hasReadSeq": has_read_seq,
     }
-    return {"type": "receipt.c2c", **_head(state), "conversation": conversation, "receipt": receipt}
+    return _event(ReceiptC2C, state, conversation=conversation, receipt=receipt)
 
 
-def _head(state: dict[str, Any]) -> dict[str, Any]:
+def _event(model: type[_Event], state: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {
+        "type": model.TYPE,
         "version": state["version"],
         "epoch": state["epoch"],
         "totalUnreadCount": state["totalUnreadCount"],
+        **fields,
     }

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
+
+from server.protocol import CONTENT_TYPES, PROTOCOL, SESSION_TYPES
 
 MAX_SEQ = 2**53 - 1
 MAX_GROUP_MEMBERS = 500
@@ -81,37 +90,50 @@ class SyncQuery(Query):
     version: Annotated[int, Field(ge=0, le=MAX_SEQ)] | None = None
 
 
-class TextElem(BaseModel):
-    content: str
+def _record_model(name: str, known: dict[str, type[BaseModel]]) -> type[BaseModel]:
+    """The pydantic model of one of the protocol's records, from its field types."""
+    record = PROTOCOL["records"][name]
+    fields: dict[str, Any] = {}
+    for field, spec in record["fields"].items():
+        # A type's name, or an earlier record's: protocol.json lists records in that order.
+        annotation = _FIELD_TYPES.get(spec["type"]) or known[spec["type"]]
+        if spec.get("nullable"):
+            annotation = annotation | None
+        fields[field] = (Annotated[annotation, Field(description=spec["description"])], ...)
+    model: type[BaseModel] = create_model(name, __doc__=record["description"], **fields)
+    return model
 
 
-class Message(BaseModel):
-    serverMsgID: str
-    clientMsgID: str
-    conversationID: str
-    seq: int
-    sendID: str
-    recvID: str
-    groupID: str
-    sessionType: Literal[1, 3]
-    contentType: Literal[101]
-    textElem: TextElem
-    sendTime: int
+_LITERAL: Any = Literal  # the values are the protocol's, known at run time only
+_FIELD_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "count": Annotated[int, Field(ge=0)],
+    "sessionType": _LITERAL[tuple(SESSION_TYPES.values())],
+    "contentType": _LITERAL[tuple(CONTENT_TYPES.values())],
+}
 
+#: The protocol's records (``Message``, ``Conversation``, ``Receipt``, ``TextElem`` …):
+#: their fields are declared once, in ``protocol.json``, and validated by these models.
+RECORD_MODELS: dict[str, type[BaseModel]] = {}
+for _name in PROTOCOL["records"]:
+    RECORD_MODELS[_name] = _record_model(_name, RECORD_MODELS)
 
-class Conversation(BaseModel):
-    conversationID: str
-    conversationType: Literal[1, 3]
-    userID: str
-    groupID: str
-    showName: str
-    unreadCount: Annotated[int, Field(ge=0)]
-    hasReadSeq: Annotated[int, Field(ge=0)]
-    maxSeq: Annotated[int, Field(ge=0)]
-    peerHasReadSeq: Annotated[int, Field(ge=0)]
-    latestMsg: Message | None
-    latestMsgSendTime: int
-    version: int
+if TYPE_CHECKING:
+    # What mypy sees: models without fields (they are built above, at run time).
+    class TextElem(BaseModel): ...
+
+    class Message(BaseModel): ...
+
+    class Conversation(BaseModel): ...
+
+    class Receipt(BaseModel): ...
+
+else:
+    TextElem = RECORD_MODELS["TextElem"]
+    Message = RECORD_MODELS["Message"]
+    Conversation = RECORD_MODELS["Conversation"]
+    Receipt = RECORD_MODELS["Receipt"]
 
 
 class State(BaseModel):

@@ -33,8 +33,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from server import ws
+from server.protocol import CLOSE_CODES
 
 HEADER_TIMEOUT = 10.0  # seconds from the first byte of a request to its last header line
+GOING_AWAY = CLOSE_CODES["GOING_AWAY"]  # on shutdown: clients reconnect at once
 CLOSE_TIMEOUT = 2.0  # seconds for the peer to answer our close frame
 SEND_BUFFER = 128 * 1024  # bytes of kernel send buffer per WebSocket
 GRACEFUL_SHUTDOWN = 8  # seconds for requests in flight after SIGTERM (exit within 10 s)
@@ -123,8 +125,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def shutdown(self) -> None:
         if self.handshake_complete and not self.close_sent and not self.transport.is_closing():
-            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1001})
-            self.conn.send_close(1001, "server shutting down")
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": GOING_AWAY})
+            self.conn.send_close(GOING_AWAY, "server shutting down")
             self.transport.write(b"".join(self.conn.data_to_send()))
             self.close_sent = True
             self.transport.close()

@@ -29,6 +29,7 @@ from server.actions.users import CurrentUser, authenticate
 from server.api import parse
 from server.errors import ApiError, ErrorCode
 from server.fanout import Connection
+from server.protocol import CLOSE_CODES, FRAMES, OPS
 from server.schemas import MarkReadRequest, SendMessageRequest, SocketMarkReadRequest
 from server.storage import users as user_store
 
@@ -40,10 +41,12 @@ type Send = Callable[[dict[str, Any]], Awaitable[None]]
 PATH = "/api/ws"
 AUTH_TIMEOUT = 10.0
 IDLE_TIMEOUT = 60.0
-CLOSE_BAD_FRAME = 4400
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_IDLE = 4408
-CLOSE_POLICY = 1008  # too many frames
+CLOSE_BAD_FRAME = CLOSE_CODES["BAD_FRAME"]
+CLOSE_UNAUTHORIZED = CLOSE_CODES["UNAUTHORIZED"]
+CLOSE_IDLE = CLOSE_CODES["IDLE"]
+CLOSE_POLICY = CLOSE_CODES["POLICY"]  # too many frames, a refused Origin
+AUTH, PING, REQUEST = FRAMES["AUTH"], FRAMES["PING"], FRAMES["REQUEST"]
+HELLO, PONG, RESPONSE, ERROR = FRAMES["HELLO"], FRAMES["PONG"], FRAMES["RESPONSE"], FRAMES["ERROR"]
 # A request carries up to 4,000 characters of text, escaped as JSON. The server protocol
 # refuses a longer frame from its header, before reading it (close 1009).
 MAX_FRAME = 32 * 1024
@@ -72,8 +75,8 @@ def _mark_read(services: Any, user: CurrentUser, body: SocketMarkReadRequest) ->
 
 # op -> (body model, action): the socket's requests, each the twin of an HTTP route.
 REQUESTS: dict[str, tuple[type[BaseModel], _Handler]] = {
-    "sendMessage": (SendMessageRequest, _send_message),
-    "markRead": (SocketMarkReadRequest, _mark_read),
+    OPS["SEND_MESSAGE"]: (SendMessageRequest, _send_message),
+    OPS["MARK_READ"]: (SocketMarkReadRequest, _mark_read),
 }
 
 
@@ -116,7 +119,7 @@ async def serve(
     if (await receive())["type"] != "websocket.connect":
         return
     if scope["path"] != PATH or not origin_allowed(scope, public_origin):
-        await send({"type": "websocket.close", "code": 1008})  # answered as HTTP 403
+        await send({"type": "websocket.close", "code": CLOSE_POLICY})  # answered as HTTP 403
         return
     await send({"type": "websocket.accept"})
     session = _Session(scope, receive, send, services, executor)
@@ -260,7 +263,7 @@ class _Session:
         if frame is None:
             raise _Closing(CLOSE_UNAUTHORIZED, ApiError(ErrorCode.UNAUTHORIZED, "no auth frame"))
         token = frame.get("token")
-        if frame.get("type") != "auth" or not isinstance(token, str) or not token:
+        if frame.get("type") != AUTH or not isinstance(token, str) or not token:
             raise _Closing(
                 CLOSE_UNAUTHORIZED,
                 ApiError(
@@ -288,12 +291,12 @@ class _Session:
                 self._push(_Closing(CLOSE_IDLE, ApiError(ErrorCode.UNAUTHORIZED, "no heartbeat")))
                 return
             kind = frame.get("type")
-            if kind == "ping":
+            if kind == PING:
                 await self._authenticate(token)  # the database's word on the token
-                self._push(_dump({"type": "pong"}))
-            elif kind == "request":
+                self._push(_dump({"type": PONG}))
+            elif kind == REQUEST:
                 answer = await self._request(connection, user, frame)
-                self._push(_dump({"type": "response", **answer}))
+                self._push(_dump({"type": RESPONSE, **answer}))
             else:
                 raise _Closing(
                     CLOSE_BAD_FRAME,
@@ -313,7 +316,7 @@ class _Session:
         try:
             connection.check_session()
         except ApiError as error:
-            self._push(_dump({"type": "response", "id": request_id, **error.to_json()}))
+            self._push(_dump({"type": RESPONSE, "id": request_id, **error.to_json()}))
             raise _Closing(CLOSE_UNAUTHORIZED, error) from None
         op = frame.get("op")
         handler = REQUESTS.get(op) if isinstance(op, str) else None
@@ -340,11 +343,11 @@ class _Session:
 
 
 def _hello(user_id: str, epoch: str, version: int) -> str:
-    return _dump({"type": "hello", "userID": user_id, "epoch": epoch, "version": version})
+    return _dump({"type": HELLO, "userID": user_id, "epoch": epoch, "version": version})
 
 
 def _error_frame(error: ApiError) -> str:
-    return _dump({"type": "error", **error.to_json()})
+    return _dump({"type": ERROR, **error.to_json()})
 
 
 def _frame(raw: str | bytes) -> dict[str, Any]:

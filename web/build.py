@@ -4,8 +4,11 @@ Run with the project's Python 3.13 (the bytecode in the SDK wheel is made by thi
 interpreter, so it must match Pyodide's Python), after `npm ci`:
 
     .venv/bin/python web/build.py [--sdk-dir wasm_sdk]
+    .venv/bin/python web/build.py --protocol-only   # web/protocol.js alone (any Python)
 
-Produces (web/dist/ is wiped first):
+Writes web/protocol.js, the page's constants generated from the SDK's protocol.json
+(committed: the page loads it without a build; tests/test_protocol.py checks it is
+current). Produces (web/dist/ is wiped first):
     pyodide/    Pyodide core files from node_modules/pyodide, plus pyodide-lock.json
                 listing the byte-compiled SDK wheel (tidemark_sdk-*-cp313-none-any.whl)
     vendor/     comlink.mjs and idb.js (ES modules, importable by relative URL)
@@ -45,6 +48,8 @@ VENDOR_FILES = {  # destination name -> source in node_modules
     "comlink.mjs": "comlink/dist/esm/comlink.mjs",
     "idb.js": "idb/build/index.js",
 }
+PROTOCOL_JSON = f"{SDK_MODULE}/protocol.json"  # inside the SDK distribution's directory
+PROTOCOL_JS = ROOT / "web" / "protocol.js"
 RELATIVE_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["']\.{1,2}/""")
 
 
@@ -173,11 +178,84 @@ def write_manifest(wheel: Path) -> dict[str, str]:
     return manifest
 
 
+# The exports of web/protocol.js: stable names, the page (app.js, ui/) imports them.
+PROTOCOL_JS_HEADER = """\
+// generated from wasm_sdk/tidemark_sdk/protocol.json by web/build.py; do not edit.
+// Regenerate: python web/build.py --protocol-only (tests/test_protocol.py checks it).
+//
+// Exports (frozen):
+//   ErrorCode           name -> code, the server's (1xxx) and the SDK's own (10xxx)
+//   ErrorHttpStatus     server code name -> HTTP status
+//   SdkEvent            OpenIM event name -> itself (OnConnecting ... OnRecvC2CReadReceipt)
+//   SdkErrorEvents      the events whose data carries errCode/errMsg
+//   ServerEvent         WebSocket event name -> type (MESSAGE_NEW: "message.new", ...)
+//   Frame               WebSocket frame name -> type (AUTH: "auth", ...)
+//   Op                  request op name -> op (SEND_MESSAGE: "sendMessage", ...)
+//   CloseCode           WebSocket close code name -> code
+//   ContentType         message content type name -> code (TEXT: 101)
+//   ContentElem         content type code -> the message field holding it (101: "textElem")
+//   SessionType         SINGLE: 1, GROUP: 3
+//   MessageFields       the fields of a Message record
+//   ConversationFields  the fields of a Conversation record
+"""
+
+
+def _js_value(value: Any, indent: str = "") -> str:
+    """A JSON value as frozen JS, one entry per line (JSON is valid JS)."""
+    if isinstance(value, dict):
+        inner = indent + "  "
+        lines = [
+            f"{inner}{json.dumps(str(key))}: {_js_value(v, inner)}," for key, v in value.items()
+        ]
+        return "Object.freeze({\n" + "\n".join(lines) + f"\n{indent}}})"
+    if isinstance(value, list):
+        inner = indent + "  "
+        lines = [f"{inner}{_js_value(v, inner)}," for v in value]
+        return "Object.freeze([\n" + "\n".join(lines) + f"\n{indent}])"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_protocol_js(protocol: dict[str, Any]) -> str:
+    """web/protocol.js for a parsed protocol.json: the same input gives the same bytes."""
+    errors = protocol["errors"]["server"] + protocol["errors"]["client"]
+    exports: dict[str, Any] = {
+        "ErrorCode": {e["name"]: e["code"] for e in errors},
+        "ErrorHttpStatus": {e["name"]: e["http"] for e in protocol["errors"]["server"]},
+        "SdkEvent": {e["name"]: e["name"] for e in protocol["sdkEvents"]},
+        "SdkErrorEvents": [e["name"] for e in protocol["sdkEvents"] if e.get("error")],
+        "ServerEvent": {e["name"]: e["type"] for e in protocol["serverEvents"]},
+        "Frame": {f["name"]: f["type"] for f in protocol["frames"]},
+        "Op": {o["name"]: o["op"] for o in protocol["ops"]},
+        "CloseCode": {c["name"]: c["code"] for c in protocol["closeCodes"]},
+        "ContentType": {c["name"]: c["code"] for c in protocol["contentTypes"]},
+        "ContentElem": {str(c["code"]): c["elem"] for c in protocol["contentTypes"]},
+        "SessionType": {s["name"]: s["code"] for s in protocol["sessionTypes"]},
+        "MessageFields": list(protocol["records"]["Message"]["fields"]),
+        "ConversationFields": list(protocol["records"]["Conversation"]["fields"]),
+    }
+    body = "".join(
+        f"\nexport const {name} = {_js_value(value)};\n" for name, value in exports.items()
+    )
+    return PROTOCOL_JS_HEADER + body
+
+
+def write_protocol_js(sdk_dir: Path) -> Path:
+    protocol = json.loads((sdk_dir / PROTOCOL_JSON).read_text(encoding="utf-8"))
+    PROTOCOL_JS.write_text(render_protocol_js(protocol), encoding="utf-8")
+    return PROTOCOL_JS
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdk-dir", type=Path, default=ROOT / "wasm_sdk",
                         help="SDK distribution to build (default: wasm_sdk)")  # fmt: skip
+    parser.add_argument("--protocol-only", action="store_true",
+                        help="only regenerate web/protocol.js from protocol.json")  # fmt: skip
     args = parser.parse_args()
+    written = write_protocol_js(args.sdk_dir.resolve())
+    print(f"wrote {written.relative_to(ROOT)}", flush=True)
+    if args.protocol_only:
+        return
     try:
         cli = check_environment()
         shutil.rmtree(DIST, ignore_errors=True)

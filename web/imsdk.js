@@ -6,7 +6,7 @@
 //
 // PUBLIC SURFACE
 // Every method returns a Promise resolving to {errCode: 0, errMsg: "", data} or rejecting
-// with {errCode, errMsg} (errCode != 0; codes in README.md, plus the SDK's 10xxx).
+// with {errCode, errMsg} (errCode != 0; every code is in protocol.js's ErrorCode).
 //   register({userID, password, nickname})          data: {userID, nickname}
 //   login({userID, password})                       data: {userID, nickname}, after the first sync
 //   logout()                                        data: null
@@ -28,7 +28,7 @@
 // Events: OnConnecting OnConnectSuccess OnConnectFailed OnUserTokenExpired
 //   OnSyncServerStart OnSyncServerFinish OnSyncServerFailed OnNewConversation
 //   OnConversationChanged OnTotalUnreadMessageCountChanged OnRecvNewMessages
-//   OnRecvC2CReadReceipt (also as IMSDK.CbEvents.<name>).
+//   OnRecvC2CReadReceipt (also as IMSDK.CbEvents.<name>; the list is protocol.js's SdkEvent).
 //
 // TIDEMARK EXTENSIONS
 //   IMSDK.ready    a Promise: resolves to {errCode: 0, errMsg: "", data: {loginStatus,
@@ -37,7 +37,7 @@
 //                  `ready` comes after that first sync (loginStatus 3), or with
 //                  loginStatus 1 when there was no session or its token was refused.
 //                  restoreError is {errCode, errMsg} if restoring failed, else null.
-//                  Rejects {errCode: 10005, errMsg} if the SDK could not boot.
+//                  Rejects {errCode: 10005 (SDK_BOOT_FAILED), errMsg} if the SDK could not boot.
 //                  Call login() only after `ready` (a restore in progress is a login).
 //   getCachedConversationList()
 //                  data: {userID, syncing, totalUnreadCount, conversationList}: what the
@@ -67,23 +67,10 @@
 // The session (token) lives in IndexedDB, written by the SDK in the worker (workers have
 // no localStorage); layout in idb-store.js.
 
-const WORKER_FAILED = 10005; // the SDK could not boot: assets missing, Pyodide failed
+import { ErrorCode, SdkErrorEvents, SdkEvent } from "./protocol.js";
 
-const EVENTS = [
-  "OnConnecting",
-  "OnConnectSuccess",
-  "OnConnectFailed",
-  "OnUserTokenExpired",
-  "OnSyncServerStart",
-  "OnSyncServerFinish",
-  "OnSyncServerFailed",
-  "OnNewConversation",
-  "OnConversationChanged",
-  "OnTotalUnreadMessageCountChanged",
-  "OnRecvNewMessages",
-  "OnRecvC2CReadReceipt",
-];
-const FAILURE_EVENTS = new Set(["OnConnectFailed", "OnSyncServerFailed", "OnUserTokenExpired"]);
+const EVENTS = Object.values(SdkEvent);
+const FAILURE_EVENTS = new Set(SdkErrorEvents);
 
 const METHODS = [
   "register",
@@ -121,7 +108,7 @@ function dispatch(event, data) {
 }
 
 function bootFailure(error) {
-  return { errCode: WORKER_FAILED, errMsg: `Tidemark SDK failed to start: ${error?.message ?? error}` };
+  return { errCode: ErrorCode.SDK_BOOT_FAILED, errMsg: `Tidemark SDK failed to start: ${error?.message ?? error}` };
 }
 
 /** Wait for the worker's "up" message (sent after Comlink.expose: earlier calls would be
@@ -282,7 +269,7 @@ const IMSDK = {
   getBootTimings: bootTimings,
   on(event, handler) {
     if (!handlers.has(event) || typeof handler !== "function") {
-      return Promise.reject({ errCode: 1002, errMsg: `on(${event}): unknown event or no handler` });
+      return Promise.reject({ errCode: ErrorCode.VALIDATION_FAILED, errMsg: `on(${event}): unknown event or no handler` });
     }
     handlers.get(event).add(handler);
     return Promise.resolve({ errCode: 0, errMsg: "", data: null });

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, func, insert, select, update
 
+from server.protocol import CONTENT_ELEMS, CONTENT_TYPES, SESSION_TYPES
 from server.storage.tables import conversations, members, messages, users
 
-SINGLE = 1
-GROUP = 3
+SINGLE = SESSION_TYPES["SINGLE"]
+GROUP = SESSION_TYPES["GROUP"]
+TEXT = CONTENT_TYPES["TEXT"]
 
 
 def single_conversation_id(a: str, b: str) -> str:
@@ -290,7 +292,7 @@ def message_record(
         "recvID": recv_id,
         "groupID": group_id or "",
         "sessionType": conversation_type,
-        "contentType": 101,
-        "textElem": {"content": content},
+        "contentType": TEXT,
+        CONTENT_ELEMS[TEXT]: {"content": content},
         "sendTime": int(send_time),
     }

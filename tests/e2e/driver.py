@@ -7,12 +7,17 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
 
 PASSWORD = "correct horse"
+PROTOCOL = json.loads(
+    (Path(__file__).resolve().parents[2] / "wasm_sdk/tidemark_sdk/protocol.json").read_text("utf-8")
+)
+SDK_EVENTS = [event["name"] for event in PROTOCOL["sdkEvents"]]
 
 # Runs in every page before its scripts:
 # - visibility is under the test's control (window.__tmSetHidden(true/false)), so a test
@@ -33,10 +38,7 @@ INIT_SCRIPT = r"""
     document.dispatchEvent(new Event("visibilitychange"));
   };
 
-  const EVENTS = ["OnConnecting", "OnConnectSuccess", "OnConnectFailed", "OnUserTokenExpired",
-    "OnSyncServerStart", "OnSyncServerFinish", "OnSyncServerFailed", "OnNewConversation",
-    "OnConversationChanged", "OnTotalUnreadMessageCountChanged", "OnRecvNewMessages",
-    "OnRecvC2CReadReceipt"];
+  const EVENTS = __SDK_EVENTS__;
   window.__tmEvents = [];
   const hook = (sdk) => {
     if (!sdk || sdk.__tmHooked) return;
@@ -86,7 +88,7 @@ INIT_SCRIPT = r"""
     subtree: true, childList: true, characterData: true, attributes: true,
     attributeFilter: ["hidden", "data-unread", "data-state"] });
 })();
-"""
+""".replace("__SDK_EVENTS__", json.dumps(SDK_EVENTS))
 
 SNAPSHOT = """() => {
   const badges = {};

@@ -1,0 +1,154 @@
+// generated from wasm_sdk/tidemark_sdk/protocol.json by web/build.py; do not edit.
+// Regenerate: python web/build.py --protocol-only (tests/test_protocol.py checks it).
+//
+// Exports (frozen):
+//   ErrorCode           name -> code, the server's (1xxx) and the SDK's own (10xxx)
+//   ErrorHttpStatus     server code name -> HTTP status
+//   SdkEvent            OpenIM event name -> itself (OnConnecting ... OnRecvC2CReadReceipt)
+//   SdkErrorEvents      the events whose data carries errCode/errMsg
+//   ServerEvent         WebSocket event name -> type (MESSAGE_NEW: "message.new", ...)
+//   Frame               WebSocket frame name -> type (AUTH: "auth", ...)
+//   Op                  request op name -> op (SEND_MESSAGE: "sendMessage", ...)
+//   CloseCode           WebSocket close code name -> code
+//   ContentType         message content type name -> code (TEXT: 101)
+//   ContentElem         content type code -> the message field holding it (101: "textElem")
+//   SessionType         SINGLE: 1, GROUP: 3
+//   MessageFields       the fields of a Message record
+//   ConversationFields  the fields of a Conversation record
+
+export const ErrorCode = Object.freeze({
+  "INVALID_JSON": 1001,
+  "VALIDATION_FAILED": 1002,
+  "BODY_TOO_LARGE": 1003,
+  "NOT_FOUND": 1004,
+  "METHOD_NOT_ALLOWED": 1005,
+  "RATE_LIMITED": 1006,
+  "UNSUPPORTED_MEDIA_TYPE": 1007,
+  "REQUEST_TIMEOUT": 1008,
+  "UNAUTHORIZED": 1101,
+  "TOKEN_EXPIRED": 1102,
+  "BAD_CREDENTIALS": 1103,
+  "USER_EXISTS": 1201,
+  "USER_NOT_FOUND": 1202,
+  "CONVERSATION_NOT_FOUND": 1301,
+  "INTERNAL": 1500,
+  "UNAVAILABLE": 1503,
+  "NETWORK_ERROR": 10000,
+  "NOT_LOGGED_IN": 10001,
+  "ALREADY_LOGGED_IN": 10002,
+  "PROTOCOL_ERROR": 10003,
+  "STORAGE_ERROR": 10004,
+  "SDK_BOOT_FAILED": 10005,
+});
+
+export const ErrorHttpStatus = Object.freeze({
+  "INVALID_JSON": 400,
+  "VALIDATION_FAILED": 400,
+  "BODY_TOO_LARGE": 413,
+  "NOT_FOUND": 404,
+  "METHOD_NOT_ALLOWED": 405,
+  "RATE_LIMITED": 429,
+  "UNSUPPORTED_MEDIA_TYPE": 415,
+  "REQUEST_TIMEOUT": 408,
+  "UNAUTHORIZED": 401,
+  "TOKEN_EXPIRED": 401,
+  "BAD_CREDENTIALS": 401,
+  "USER_EXISTS": 409,
+  "USER_NOT_FOUND": 404,
+  "CONVERSATION_NOT_FOUND": 404,
+  "INTERNAL": 500,
+  "UNAVAILABLE": 503,
+});
+
+export const SdkEvent = Object.freeze({
+  "OnConnecting": "OnConnecting",
+  "OnConnectSuccess": "OnConnectSuccess",
+  "OnConnectFailed": "OnConnectFailed",
+  "OnUserTokenExpired": "OnUserTokenExpired",
+  "OnSyncServerStart": "OnSyncServerStart",
+  "OnSyncServerFinish": "OnSyncServerFinish",
+  "OnSyncServerFailed": "OnSyncServerFailed",
+  "OnNewConversation": "OnNewConversation",
+  "OnConversationChanged": "OnConversationChanged",
+  "OnTotalUnreadMessageCountChanged": "OnTotalUnreadMessageCountChanged",
+  "OnRecvNewMessages": "OnRecvNewMessages",
+  "OnRecvC2CReadReceipt": "OnRecvC2CReadReceipt",
+});
+
+export const SdkErrorEvents = Object.freeze([
+  "OnConnectFailed",
+  "OnUserTokenExpired",
+  "OnSyncServerFailed",
+]);
+
+export const ServerEvent = Object.freeze({
+  "MESSAGE_NEW": "message.new",
+  "CONVERSATION_CHANGED": "conversation.changed",
+  "RECEIPT_C2C": "receipt.c2c",
+});
+
+export const Frame = Object.freeze({
+  "AUTH": "auth",
+  "PING": "ping",
+  "REQUEST": "request",
+  "HELLO": "hello",
+  "PONG": "pong",
+  "RESPONSE": "response",
+  "ERROR": "error",
+});
+
+export const Op = Object.freeze({
+  "SEND_MESSAGE": "sendMessage",
+  "MARK_READ": "markRead",
+});
+
+export const CloseCode = Object.freeze({
+  "GOING_AWAY": 1001,
+  "POLICY": 1008,
+  "TOO_BIG": 1009,
+  "BAD_FRAME": 4400,
+  "UNAUTHORIZED": 4401,
+  "IDLE": 4408,
+});
+
+export const ContentType = Object.freeze({
+  "TEXT": 101,
+});
+
+export const ContentElem = Object.freeze({
+  "101": "textElem",
+});
+
+export const SessionType = Object.freeze({
+  "SINGLE": 1,
+  "GROUP": 3,
+});
+
+export const MessageFields = Object.freeze([
+  "serverMsgID",
+  "clientMsgID",
+  "conversationID",
+  "seq",
+  "sendID",
+  "recvID",
+  "groupID",
+  "sessionType",
+  "contentType",
+  "textElem",
+  "sendTime",
+]);
+
+export const ConversationFields = Object.freeze([
+  "conversationID",
+  "conversationType",
+  "userID",
+  "groupID",
+  "showName",
+  "unreadCount",
+  "hasReadSeq",
+  "maxSeq",
+  "peerHasReadSeq",
+  "latestMsg",
+  "latestMsgSendTime",
+  "version",
+]);
