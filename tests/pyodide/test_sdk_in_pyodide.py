@@ -36,9 +36,8 @@ from pyodide.code import run_js
 from tidemark_sdk import (
     CACHE_SCHEMA, EVENTS, LoginStatus, MemoryStore, SdkError, StorageError, TidemarkClient,
 )
-from tidemark_sdk._browser import (
-    FetchTransport, IndexedDBStore, _to_js, _to_py, create_browser_sdk,
-)
+from tidemark_sdk._browser import FetchTransport, IndexedDBStore, create_browser_sdk
+from tidemark_sdk._jsbridge import to_js as _to_js, to_py as _to_py
 
 _root = str(js.process.cwd())
 _idb = await run_js(f"import('file://{_root}/node_modules/idb/build/index.js')")

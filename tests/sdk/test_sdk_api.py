@@ -80,3 +80,34 @@ def test_error_from_response() -> None:
     body = {"errCode": 1301, "errMsg": "no conversation", "error": "CONVERSATION_NOT_FOUND"}
     assert error_from_response(404, body).err_code == 1301
     assert error_from_response(502, "<html>").err_code == ErrorCode.INTERNAL
+
+
+def test_codes_and_events_come_from_the_protocol() -> None:
+    """No second list: the enum, the classes and the events are the protocol's."""
+    from tidemark_sdk import EVENTS
+    from tidemark_sdk._protocol import ERROR_CODES, SDK_EVENTS
+
+    assert {code.name: int(code) for code in ErrorCode} == ERROR_CODES
+    for name, number in ERROR_CODES.items():
+        assert type(error_from_code(number, "")).code == number, name
+    assert frozenset(SDK_EVENTS) == EVENTS
+
+
+def test_only_the_boundary_imports_js() -> None:
+    """STYLE.md 9: one module converts at the JS boundary; the rest is plain Python."""
+    import ast
+    from pathlib import Path
+
+    package = Path(tidemark_sdk.__file__).parent
+    importers = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] in ("js", "pyodide") for name in names):
+                importers.add(path.name)
+    assert importers == {"_jsbridge.py"}

@@ -57,6 +57,7 @@ from tidemark_sdk._models import (
     group_conversation_id,
     single_conversation_id,
 )
+from tidemark_sdk._protocol import CONTENT_TYPES, OPS
 from tidemark_sdk._state import ClientState
 from tidemark_sdk._sync import EVENT_FRAMES, Replica
 
@@ -354,7 +355,7 @@ class TidemarkClient:
         return TextMessage(
             clientMsgID=uuid.uuid4().hex,
             sendID=self._session["userID"] if self._session else "",
-            contentType=101,
+            contentType=CONTENT_TYPES["TEXT"],
             textElem={"content": text},
             createTime=int(time.time() * 1000),
         )
@@ -374,7 +375,9 @@ class TidemarkClient:
             body["groupID"] = group_id
         self._state.sending.add(message["clientMsgID"])
         try:
-            answer = await self._request("POST", "/api/messages", body, op=("sendMessage", body))
+            answer = await self._request(
+                "POST", "/api/messages", body, op=(OPS["SEND_MESSAGE"], body)
+            )
             sent = cast(Message, answer.get("message"))
             if not isinstance(sent, dict):
                 raise ProtocolError("bad send answer: no message")
@@ -403,7 +406,7 @@ class TidemarkClient:
         answer = await self._request(
             "POST",
             f"/api/conversations/{_segment(conversation_id)}/read",
-            op=("markRead", {"conversationID": conversation_id}),
+            op=(OPS["MARK_READ"], {"conversationID": conversation_id}),
         )
         await self._replica.apply_answer(answer.get("state"), [])
 

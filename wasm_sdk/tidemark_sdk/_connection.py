@@ -24,6 +24,7 @@ from tidemark_sdk._errors import (
     error_from_code,
 )
 from tidemark_sdk._interfaces import Connection, Transport
+from tidemark_sdk._protocol import FRAMES
 
 logger = logging.getLogger("tidemark_sdk")
 
@@ -94,7 +95,7 @@ class Link:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._calls[call_id] = answer
         try:
-            await socket.send({"type": "request", "id": call_id, "op": op, "body": body})
+            await socket.send({"type": FRAMES["REQUEST"], "id": call_id, "op": op, "body": body})
             return await asyncio.wait_for(answer, self._receive_timeout)
         except TimeoutError:
             raise NetworkError(f"no answer to {op} on the WebSocket") from None
@@ -109,9 +110,9 @@ class Link:
             connection: Connection | None = None
             try:
                 connection = await self._transport.connect()
-                await connection.send({"type": "auth", "token": self._token})
+                await connection.send({"type": FRAMES["AUTH"], "token": self._token})
                 hello = await self._receive(connection)
-                if hello.get("type") != "hello":
+                if hello.get("type") != FRAMES["HELLO"]:
                     raise frame_error(hello)
                 self._emit("OnConnectSuccess", None)
                 attempt = 0
@@ -147,9 +148,9 @@ class Link:
                 kind = frame.get("type")
                 if kind in self._event_frames:
                     await self._on_event(frame)
-                elif kind == "response":
+                elif kind == FRAMES["RESPONSE"]:
                     self._on_response(frame)
-                elif kind == "error":
+                elif kind == FRAMES["ERROR"]:
                     raise frame_error(frame)
                 # pong, and frame types newer than this SDK, need nothing.
         finally:
@@ -165,7 +166,7 @@ class Link:
         with contextlib.suppress(SdkError):  # a dead socket shows up in receive()
             while True:
                 await asyncio.sleep(self._ping_interval)
-                await connection.send({"type": "ping"})
+                await connection.send({"type": FRAMES["PING"]})
 
     def _on_response(self, frame: dict[str, Any]) -> None:
         answer = self._calls.get(frame.get("id"))  # type: ignore[arg-type]
@@ -187,6 +188,6 @@ class Link:
 
 def frame_error(frame: dict[str, Any]) -> SdkError:
     """The error an ``error`` frame reports, or a ProtocolError for any other frame."""
-    if frame.get("type") == "error" and isinstance(frame.get("errCode"), int):
+    if frame.get("type") == FRAMES["ERROR"] and isinstance(frame.get("errCode"), int):
         return error_from_code(frame["errCode"], str(frame.get("errMsg", "")))
     return ProtocolError(f"unexpected frame {frame.get('type')!r}")

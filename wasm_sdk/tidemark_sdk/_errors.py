@@ -1,9 +1,10 @@
 """The SDK's exceptions: the server's error codes, plus a few of the client's own.
 
 Every failure an SDK call reports is an :class:`SdkError` with the OpenIM-style pair
-``(err_code, err_msg)``; the browser facade turns it into ``{errCode, errMsg}``. Server
-codes (1xxx) mirror ``server/errors.py`` and the README table; client codes are 10xxx.
-The hierarchy, so callers can catch a whole family::
+``(err_code, err_msg)``; the browser facade turns it into ``{errCode, errMsg}``. The codes
+come from ``protocol.json`` by name (:data:`ERROR_CODES`, also :class:`ErrorCode`), the
+one list the server uses too: server codes are 1xxx, client codes 10xxx. The hierarchy,
+so callers can catch a whole family::
 
     SdkError
     ├── RequestError              1001-1008: the request itself was refused
@@ -30,7 +31,9 @@ The hierarchy, so callers can catch a whole family::
         ├── NotLoggedInError           10001
         ├── AlreadyLoggedInError       10002  (login while logging in or logged in)
         ├── ProtocolError              10003  (the server's answer is not what README says)
-        └── StorageError               10004  (the cache refused a read or a write)
+        ├── StorageError               10004  (the cache refused a read or a write)
+        └── SdkBootFailedError         10005  (the browser could not boot the SDK: the page
+                                               reports it, never the SDK itself)
 """
 
 from __future__ import annotations
@@ -38,36 +41,16 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from tidemark_sdk._protocol import ERROR_CODES
 
-class ErrorCode(IntEnum):
-    INVALID_JSON = 1001
-    VALIDATION_FAILED = 1002
-    BODY_TOO_LARGE = 1003
-    NOT_FOUND = 1004
-    METHOD_NOT_ALLOWED = 1005
-    RATE_LIMITED = 1006
-    UNSUPPORTED_MEDIA_TYPE = 1007
-    REQUEST_TIMEOUT = 1008
-    UNAUTHORIZED = 1101
-    TOKEN_EXPIRED = 1102
-    BAD_CREDENTIALS = 1103
-    USER_EXISTS = 1201
-    USER_NOT_FOUND = 1202
-    CONVERSATION_NOT_FOUND = 1301
-    INTERNAL = 1500
-    UNAVAILABLE = 1503
-    # The client's own codes, never sent by the server.
-    NETWORK_ERROR = 10000
-    NOT_LOGGED_IN = 10001
-    ALREADY_LOGGED_IN = 10002
-    PROTOCOL_ERROR = 10003
-    STORAGE_ERROR = 10004
+#: Every code by name, from ``protocol.json``: the server's (1xxx) and the SDK's (10xxx).
+ErrorCode = IntEnum("ErrorCode", ERROR_CODES)  # type: ignore[misc]
 
 
 class SdkError(Exception):
     """Base class: every SDK failure carries an error code and a message."""
 
-    code: int = ErrorCode.INTERNAL
+    code: int = ErrorCode["INTERNAL"]
 
     def __init__(self, err_msg: str, err_code: int | None = None) -> None:
         super().__init__(err_msg)
@@ -83,105 +66,111 @@ class SdkError(Exception):
 
 
 class RequestError(SdkError):
-    code = ErrorCode.VALIDATION_FAILED
+    code = ErrorCode["VALIDATION_FAILED"]
 
 
 class InvalidJsonError(RequestError):
-    code = ErrorCode.INVALID_JSON
+    code = ErrorCode["INVALID_JSON"]
 
 
 class ValidationFailedError(RequestError):
-    code = ErrorCode.VALIDATION_FAILED
+    code = ErrorCode["VALIDATION_FAILED"]
 
 
 class BodyTooLargeError(RequestError):
-    code = ErrorCode.BODY_TOO_LARGE
+    code = ErrorCode["BODY_TOO_LARGE"]
 
 
 class NotFoundError(RequestError):
-    code = ErrorCode.NOT_FOUND
+    code = ErrorCode["NOT_FOUND"]
 
 
 class MethodNotAllowedError(RequestError):
-    code = ErrorCode.METHOD_NOT_ALLOWED
+    code = ErrorCode["METHOD_NOT_ALLOWED"]
 
 
 class RateLimitedError(RequestError):
-    code = ErrorCode.RATE_LIMITED
+    code = ErrorCode["RATE_LIMITED"]
 
 
 class UnsupportedMediaTypeError(RequestError):
-    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    code = ErrorCode["UNSUPPORTED_MEDIA_TYPE"]
 
 
 class RequestTimeoutError(RequestError):
-    code = ErrorCode.REQUEST_TIMEOUT
+    code = ErrorCode["REQUEST_TIMEOUT"]
 
 
 class AuthError(SdkError):
-    code = ErrorCode.UNAUTHORIZED
+    code = ErrorCode["UNAUTHORIZED"]
 
 
 class UnauthorizedError(AuthError):
-    code = ErrorCode.UNAUTHORIZED
+    code = ErrorCode["UNAUTHORIZED"]
 
 
 class TokenExpiredError(AuthError):
-    code = ErrorCode.TOKEN_EXPIRED
+    code = ErrorCode["TOKEN_EXPIRED"]
 
 
 class BadCredentialsError(AuthError):
-    code = ErrorCode.BAD_CREDENTIALS
+    code = ErrorCode["BAD_CREDENTIALS"]
 
 
 class UserError(SdkError):
-    code = ErrorCode.USER_NOT_FOUND
+    code = ErrorCode["USER_NOT_FOUND"]
 
 
 class UserExistsError(UserError):
-    code = ErrorCode.USER_EXISTS
+    code = ErrorCode["USER_EXISTS"]
 
 
 class UserNotFoundError(UserError):
-    code = ErrorCode.USER_NOT_FOUND
+    code = ErrorCode["USER_NOT_FOUND"]
 
 
 class ConversationNotFoundError(SdkError):
-    code = ErrorCode.CONVERSATION_NOT_FOUND
+    code = ErrorCode["CONVERSATION_NOT_FOUND"]
 
 
 class ServerError(SdkError):
-    code = ErrorCode.INTERNAL
+    code = ErrorCode["INTERNAL"]
 
 
 class UnavailableError(ServerError):
-    code = ErrorCode.UNAVAILABLE
+    code = ErrorCode["UNAVAILABLE"]
 
 
 class ClientError(SdkError):
-    code = ErrorCode.PROTOCOL_ERROR
+    code = ErrorCode["PROTOCOL_ERROR"]
 
 
 class NetworkError(ClientError):
-    code = ErrorCode.NETWORK_ERROR
+    code = ErrorCode["NETWORK_ERROR"]
 
 
 class NotLoggedInError(ClientError):
-    code = ErrorCode.NOT_LOGGED_IN
+    code = ErrorCode["NOT_LOGGED_IN"]
 
 
 class AlreadyLoggedInError(ClientError):
-    code = ErrorCode.ALREADY_LOGGED_IN
+    code = ErrorCode["ALREADY_LOGGED_IN"]
 
 
 class ProtocolError(ClientError):
-    code = ErrorCode.PROTOCOL_ERROR
+    code = ErrorCode["PROTOCOL_ERROR"]
 
 
 class StorageError(ClientError):
     """The store (IndexedDB, SQLite) refused a read or a write; never swallowed."""
 
-    code = ErrorCode.STORAGE_ERROR
+    code = ErrorCode["STORAGE_ERROR"]
+
+
+class SdkBootFailedError(ClientError):
+    """The page could not boot the SDK (assets missing, the worker or Pyodide failed)."""
+
+    code = ErrorCode["SDK_BOOT_FAILED"]
 
 
 _BY_CODE: dict[int, type[SdkError]] = {
@@ -208,6 +197,7 @@ _BY_CODE: dict[int, type[SdkError]] = {
         AlreadyLoggedInError,
         ProtocolError,
         StorageError,
+        SdkBootFailedError,
     )
 }
 
@@ -224,4 +214,4 @@ def error_from_response(status: int, payload: Any) -> SdkError:
     """
     if isinstance(payload, dict) and isinstance(payload.get("errCode"), int):
         return error_from_code(payload["errCode"], str(payload.get("errMsg", "")))
-    return ServerError(f"HTTP {status} without an error body", ErrorCode.INTERNAL)
+    return ServerError(f"HTTP {status} without an error body", ERROR_CODES["INTERNAL"])

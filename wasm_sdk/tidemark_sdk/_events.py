@@ -7,24 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from tidemark_sdk._protocol import SDK_EVENTS
+
 logger = logging.getLogger("tidemark_sdk")
 
-EVENTS = frozenset(
-    {
-        "OnConnecting",
-        "OnConnectSuccess",
-        "OnConnectFailed",
-        "OnUserTokenExpired",
-        "OnSyncServerStart",
-        "OnSyncServerFinish",
-        "OnSyncServerFailed",
-        "OnNewConversation",
-        "OnConversationChanged",
-        "OnTotalUnreadMessageCountChanged",
-        "OnRecvNewMessages",
-        "OnRecvC2CReadReceipt",
-    }
-)
+#: OpenIM's event names, from ``protocol.json``.
+EVENTS = frozenset(SDK_EVENTS)
 
 Listener = Callable[[Any], None]
 

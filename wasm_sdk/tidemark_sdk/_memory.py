@@ -73,3 +73,13 @@ class MemoryStore:
 
     async def save_session(self, session: Session | None) -> None:
         self._session = copy.deepcopy(session)
+
+    # -- CacheReader (tidemark_sdk._facade): one user's cache, so a plain read ----------
+
+    async def peek_session(self) -> Session | None:
+        return await self.load_session()
+
+    async def cached_conversations(self, user_id: str) -> list[Conversation]:
+        if self._meta is None or self._meta["userID"] != user_id:
+            return []
+        return await self.conversations()

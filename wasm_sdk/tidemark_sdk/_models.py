@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from tidemark_sdk._protocol import SESSION_TYPES
+
 #: Bump when the cached records change shape: a cache with another schema is dropped.
 CACHE_SCHEMA = 1
 
-SINGLE_CHAT = 1
-GROUP_CHAT = 3
+SINGLE_CHAT = SESSION_TYPES["SINGLE"]
+GROUP_CHAT = SESSION_TYPES["GROUP"]
 
 
 class TextElem(TypedDict):

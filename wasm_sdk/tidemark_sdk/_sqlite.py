@@ -161,6 +161,17 @@ class SqliteStore:
             if session is not None:
                 db.execute("INSERT INTO session VALUES (1, ?)", (_dump(session),))
 
+    # -- CacheReader (tidemark_sdk._facade): one user's cache, so a plain read ----------
+
+    async def peek_session(self) -> Session | None:
+        return await self.load_session()
+
+    async def cached_conversations(self, user_id: str) -> list[Conversation]:
+        meta = await self.load()
+        if meta is None or meta["userID"] != user_id:
+            return []
+        return await self.conversations()
+
 
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)

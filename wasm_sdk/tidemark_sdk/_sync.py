@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from tidemark_sdk._errors import NotLoggedInError, ProtocolError, SdkError
 from tidemark_sdk._interfaces import Store
 from tidemark_sdk._models import CACHE_SCHEMA, CacheMeta, Change, Message
+from tidemark_sdk._protocol import SERVER_EVENT_TYPES
 from tidemark_sdk._state import ClientState, latest_messages, normalized, parse_state
 
 Request = Callable[[str, str], Awaitable[dict[str, Any]]]
@@ -25,7 +26,10 @@ Emit = Callable[[str, Any], None]
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 #: The WebSocket frames that carry absolute state for the cache.
-EVENT_FRAMES = frozenset({"message.new", "conversation.changed", "receipt.c2c"})
+EVENT_FRAMES = frozenset(SERVER_EVENT_TYPES.values())
+MESSAGE_NEW = SERVER_EVENT_TYPES["MESSAGE_NEW"]
+CONVERSATION_CHANGED = SERVER_EVENT_TYPES["CONVERSATION_CHANGED"]
+RECEIPT_C2C = SERVER_EVENT_TYPES["RECEIPT_C2C"]
 
 
 class Replica:
@@ -141,18 +145,18 @@ class Replica:
     async def apply_event(self, frame: dict[str, Any]) -> None:
         """One of :data:`EVENT_FRAMES` from the WebSocket."""
         kind = frame["type"]
-        if kind == "conversation.changed":
+        if kind == CONVERSATION_CHANGED:
             state = frame
             messages: list[Message] = []
         else:
             state = {**frame, "conversations": [frame.get("conversation")]}
             messages = []
-            if kind == "message.new":
+            if kind == MESSAGE_NEW:
                 message = frame.get("message")
                 if not isinstance(message, dict):
                     raise ProtocolError("message.new without a message")
                 messages = [cast(Message, message)]
-        if not await self._apply_state(state, messages, live=True, receipts=kind == "receipt.c2c"):
+        if not await self._apply_state(state, messages, live=True, receipts=kind == RECEIPT_C2C):
             self.schedule_sync()  # another epoch: only a snapshot can fix the cache
 
     async def store_history(self, page: list[Message]) -> None:
