@@ -94,3 +94,30 @@ def test_python_exception_fails_with_traceback(run_in_pyodide: RunInPyodide) -> 
     assert result.returncode == 1
     assert result.stdout == "before\n"
     assert "ValueError: boom" in result.stderr
+
+
+def test_sdk_wheel_ships_the_protocol(web_dist: Path) -> None:
+    wheel = web_dist / "pyodide" / load_json(web_dist / "manifest.json")["sdkWheel"]
+    source = Path(__file__).resolve().parents[2] / "wasm_sdk/tidemark_sdk/protocol.json"
+    with zipfile.ZipFile(wheel) as zf:
+        assert "tidemark_sdk/protocol.json" in zf.namelist(), (
+            "protocol.json missing from the wheel: list it in wasm_sdk/pyproject.toml"
+            " [tool.setuptools.package-data]"
+        )
+        assert zf.read("tidemark_sdk/protocol.json") == source.read_bytes(), (
+            "the wheel's protocol.json is stale: rebuild with .venv/bin/python web/build.py"
+        )
+
+
+def test_protocol_loads_in_pyodide(run_in_pyodide: RunInPyodide) -> None:
+    from tidemark_sdk import _protocol
+
+    code = (
+        "import json\n"
+        "from tidemark_sdk import _protocol as p\n"
+        "print(json.dumps([p.ERROR_CODES, p.SDK_EVENTS, p.MESSAGE_FIELDS]))\n"
+    )
+    result = run_in_pyodide(code)
+    assert result.returncode == 0, result.stderr
+    expected = [_protocol.ERROR_CODES, list(_protocol.SDK_EVENTS), list(_protocol.MESSAGE_FIELDS)]
+    assert json.loads(result.stdout) == expected
