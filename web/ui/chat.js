@@ -1,7 +1,10 @@
-// The open chat's messages: one <li data-testid="message-item"> per message, keyed by
-// clientMsgID (a sent message keeps the clientMsgID it had while sending).
+// The chat pane: the open conversation's header, its messages (one
+// <li data-testid="message-item"> per message, keyed by clientMsgID: a sent message keeps
+// the clientMsgID it had while sending), older history on scroll-up, and the composer.
+// On a narrow screen the list and the chat take turns (#main-screen[data-screen]).
 
-import { clockTime, fullTime, h, setText } from "./dom.js";
+import { SessionType } from "../protocol.js";
+import { $, clockTime, fullTime, h, setText } from "./dom.js";
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
 
@@ -109,5 +112,143 @@ export class MessageList {
     setText(status, label);
     status.hidden = !mine;
     retry.hidden = message.state !== "failed";
+  }
+}
+
+/** Scrolled to within this many px of the end: new messages keep the end in view. */
+const NEAR_BOTTOM = 80;
+/** Scrolled to within this many px of the top: the older page loads. */
+const NEAR_TOP = 60;
+
+export class ChatView {
+  /** The chat (its model key) and what of it the DOM shows. */
+  #shown = { key: 0, loaded: false, minSeq: 0, sending: new Set() };
+
+  /**
+   * @param {import("../model.js").Model} model
+   * @param {import("../controller.js").Controller} controller
+   */
+  constructor(model, controller) {
+    this.model = model;
+    this.controller = controller;
+    this.main = $("main-screen");
+    this.empty = $("chat-empty");
+    this.pane = $("chat");
+    this.title = $("chat-title");
+    this.sub = $("chat-sub");
+    this.unread = $("chat-unread");
+    this.markRead = /** @type {HTMLButtonElement} */ ($("mark-read-button"));
+    this.scroller = $("message-scroller");
+    this.loadOlder = /** @type {HTMLButtonElement} */ ($("load-older"));
+    this.messages = $("message-list");
+    this.composer = /** @type {HTMLFormElement} */ ($("composer"));
+    this.input = /** @type {HTMLTextAreaElement} */ ($("message-input"));
+    this.list = new MessageList(/** @type {HTMLOListElement} */ (this.messages), (id) => controller.retry(id));
+
+    $("back-button").addEventListener("click", () => controller.close());
+    this.markRead.addEventListener("click", () => controller.markOpenRead());
+    this.loadOlder.addEventListener("click", () => controller.loadOlder());
+    this.scroller.addEventListener("scroll", () => {
+      if (this.scroller.scrollTop < NEAR_TOP) controller.loadOlder();
+    }, { passive: true });
+    this.composer.addEventListener("submit", (event) => this.#submit(event));
+    this.input.addEventListener("input", () => this.#autosize());
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.composer.requestSubmit();
+      }
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && model.chat && document.activeElement !== this.input) controller.close();
+    });
+    model.subscribe((change) => this.render(change));
+  }
+
+  /** @param {import("../model.js").Change} change */
+  render(change) {
+    const chat = this.model.chat;
+    const opened = (chat?.key ?? 0) !== this.#shown.key;
+    if (opened) this.#switchTo(chat);
+    if (!chat) return;
+    const record = this.model.openRecord;
+    if (opened || change.chat || change.me || change.conversations) this.#renderHeader(chat, record);
+    if (opened || change.chat || change.messages || change.me || change.conversations) {
+      this.#renderMessages(chat, record);
+    }
+  }
+
+  /** Another chat (or none) is open now. */
+  #switchTo(chat) {
+    this.list.clear();
+    this.#shown = { key: chat?.key ?? 0, loaded: false, minSeq: 0, sending: new Set() };
+    this.main.dataset.screen = chat ? "chat" : "list";
+    this.empty.hidden = Boolean(chat);
+    this.pane.hidden = !chat;
+    if (!chat) return;
+    this.input.value = "";
+    this.#autosize();
+    if (!window.matchMedia("(pointer: coarse)").matches) this.input.focus({ preventScroll: true });
+  }
+
+  #renderHeader(chat, record) {
+    setText(this.title, record?.showName || chat.peer || chat.groupID || chat.id);
+    setText(this.sub, chat.type === SessionType.GROUP ? "Group" : `@${record?.userID || chat.peer}`);
+    const unread = Number(record?.unreadCount) || 0;
+    setText(this.unread, `${unread} unread`);
+    this.unread.hidden = unread === 0;
+    this.markRead.disabled = !record;
+  }
+
+  #renderMessages(chat, record) {
+    const scroller = this.scroller;
+    const shown = this.#shown;
+    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;
+    const before = { height: scroller.scrollHeight, top: scroller.scrollTop };
+    const messages = [...chat.messages.values()].sort(byPosition);
+    this.list.render(messages, {
+      myUserID: this.model.me?.userID ?? "",
+      group: chat.type === SessionType.GROUP,
+      peerHasReadSeq: Number(record?.peerHasReadSeq) || 0,
+    });
+    this.loadOlder.hidden = !chat.loaded || chat.isEnd || chat.minSeq <= 1;
+    this.loadOlder.disabled = chat.loadingOlder;
+    setText(this.loadOlder, chat.loadingOlder ? "Loading…" : "Load older messages");
+    this.messages.dataset.loaded = String(chat.loaded);
+
+    // A message the reader just wrote brings the end into view.
+    const sending = new Set(messages.filter((m) => m.state === "sending").map((m) => m.clientMsgID));
+    const wrote = [...sending].some((id) => !shown.sending.has(id));
+    if (shown.loaded && chat.minSeq < shown.minSeq && !wrote) {
+      // Older messages came in above: keep the message the reader was looking at in place.
+      scroller.scrollTop = before.top + (scroller.scrollHeight - before.height);
+    } else if ((chat.loaded && !shown.loaded) || wrote || atBottom) {
+      this.#scrollToBottom(); // the first page, or following the end
+    }
+    this.#shown = { key: chat.key, loaded: chat.loaded, minSeq: chat.minSeq, sending };
+
+    // Load older pages until the list can scroll (so that scrolling up can load more).
+    const canScroll = scroller.scrollHeight > scroller.clientHeight;
+    if (chat.loaded && !chat.isEnd && !chat.loadingOlder && !chat.olderFailed && !canScroll) {
+      queueMicrotask(() => this.controller.loadOlder());
+    }
+  }
+
+  #scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  async #submit(event) {
+    event.preventDefault();
+    const text = this.input.value.trim();
+    if (!this.model.chat || !text) return;
+    this.input.value = "";
+    this.#autosize();
+    if (!(await this.controller.send(text))) this.input.value = text;
+  }
+
+  #autosize() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
   }
 }

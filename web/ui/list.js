@@ -1,49 +1,30 @@
-// The conversation list, windowed: the list may hold 10,000 conversations, so only the
-// rows in and near the viewport exist in the DOM. Every row has the same height
-// (ROW_HEIGHT, kept in step with .conversations__item in style.css); the rows above and
-// below the window are stood in for by the list's ::before and ::after (heights set here),
-// so the scrollbar is that of the whole list and the rows present are in list order, in
-// normal flow. A row is one
+// The list pane: the conversation list and the forms that start a chat or a group.
+//
+// The list is windowed: it may hold 10,000 conversations, so only the rows in and near
+// the viewport exist in the DOM. Every row has the same height (ROW_HEIGHT, kept in step
+// with .conversations__item in style.css); the rows above and below the window are stood
+// in for by the list's ::before and ::after (heights set here), so the scrollbar is that
+// of the whole list and the rows present are in list order, in normal flow. A row is one
 // <li data-testid="conversation-item" data-conversation-id=…>, kept per conversationID
-// while it is in the window and touched only when its record or the view changed.
+// while it is in the window and touched only when its record or the view changed. The
+// order is view state (ui/order.js), patched from the model's changes.
 
-import { h, hue, initials, setText, shortTime } from "./dom.js";
+import { SessionType } from "../protocol.js";
+import { $, h, hue, initials, setText, shortTime } from "./dom.js";
+import { ConversationOrder } from "./order.js";
 
 /** Height of one row in px: .conversations__item's height in style.css. */
 export const ROW_HEIGHT = 66;
 /** Rows rendered beyond each edge of the viewport (scrolling shows no blank rows). */
 const OVERSCAN = 8;
 
-/** The SDK's order: newest activity first, the ID breaking ties. */
-export function byLatest(a, b) {
-  const time = (b.latestMsgSendTime || 0) - (a.latestMsgSendTime || 0);
-  if (time !== 0) return time;
-  return a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0;
-}
-
-/**
- * Where `record` goes in `sorted` (byLatest): the index of the first element not before
- * it. byLatest is a total order (IDs are unique), so a record in the array is found at
- * its own index.
- */
-export function sortedIndex(sorted, record) {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (byLatest(sorted[middle], record) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 /** The latest message as one line of text ("You: hi", "bob: hi"). */
 export function preview(conversation, myUserID) {
   const message = conversation.latestMsg;
-  if (!message) return conversation.conversationType === 3 ? "Group created" : "No messages yet";
+  if (!message) return conversation.conversationType === SessionType.GROUP ? "Group created" : "No messages yet";
   const text = message.textElem?.content ?? "";
   if (message.sendID === myUserID) return `You: ${text}`;
-  if (conversation.conversationType === 3) return `${message.sendID}: ${text}`;
+  if (conversation.conversationType === SessionType.GROUP) return `${message.sendID}: ${text}`;
   return text;
 }
 
@@ -174,7 +155,7 @@ export class ConversationList {
 
     const { avatar, name, time, text, badgeSlot, button } = item._parts;
     const unread = Number(conversation.unreadCount) || 0;
-    const group = conversation.conversationType === 3;
+    const group = conversation.conversationType === SessionType.GROUP;
     const showName = conversation.showName || conversation.userID || conversation.groupID || "";
     setText(name, showName);
     setText(avatar, group ? "#" : initials(showName));
@@ -202,5 +183,61 @@ export class ConversationList {
     } else if (badge) {
       badge.remove();
     }
+  }
+}
+
+export class ListView {
+  /** The model's records in list order. */
+  #order = new ConversationOrder();
+
+  /**
+   * @param {import("../model.js").Model} model
+   * @param {import("../controller.js").Controller} controller
+   */
+  constructor(model, controller) {
+    this.model = model;
+    this.empty = $("conversations-empty");
+    this.list = new ConversationList(
+      /** @type {HTMLUListElement} */ ($("conversation-list")),
+      (id) => controller.open(id),
+    );
+    const newChat = /** @type {HTMLFormElement} */ ($("new-chat-form"));
+    newChat.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const field = /** @type {HTMLInputElement} */ (newChat.elements.namedItem("userID"));
+      if (controller.startChat(field.value)) field.value = "";
+    });
+    const newGroup = /** @type {HTMLFormElement} */ ($("new-group-form"));
+    const details = /** @type {HTMLDetailsElement} */ ($("new-group"));
+    newGroup.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const field = (name) => /** @type {HTMLInputElement} */ (newGroup.elements.namedItem(name)).value;
+      const button = /** @type {HTMLButtonElement} */ (newGroup.querySelector("button"));
+      button.disabled = true;
+      try {
+        if (await controller.createGroup(field("groupName"), field("members"))) {
+          newGroup.reset();
+          details.open = false;
+        }
+      } finally {
+        button.disabled = false;
+      }
+    });
+    model.subscribe((change) => this.render(change));
+  }
+
+  /** @param {import("../model.js").Change} change */
+  render(change) {
+    const { model } = this;
+    const conversations = change.conversations;
+    if (conversations?.reset) this.#order.reset(model.conversations.values());
+    else if (conversations) this.#order.apply(conversations.changed, conversations.removed);
+    if (!conversations && !change.chat && !change.me && !change.status) return;
+    this.list.render(this.#order.sorted, {
+      openID: model.chat?.id ?? null,
+      myUserID: model.me?.userID ?? "",
+      syncing: model.fromCache,
+    });
+    this.empty.hidden = this.#order.sorted.length > 0;
   }
 }

@@ -1,0 +1,444 @@
+// What the page asks the SDK, and the SDK's events: both fed into the model (model.js).
+//
+// The views call these methods for what the user does; nothing here touches the DOM.
+// The page never clears a badge on its own (DESIGN.md rule 4): marking read asks the
+// SDK, the SDK asks the server, and the badge changes when the SDK reports the committed
+// state. The SDK's count and list queries wait for the first sync (rule 9).
+
+import { ErrorCode, SdkEvent, SessionType } from "./protocol.js";
+import { highestSeq } from "./model.js";
+import { asError } from "./sdk.js";
+
+const LOGGED_IN = 3;
+const LOGGING_IN = 2;
+const HISTORY_PAGE = 30;
+const USER_ID = /^[a-z0-9][a-z0-9.-]{0,31}$/;
+const USER_ID_RULE = "User IDs are 1–32 characters: a–z, 0–9, dot and dash.";
+const NOT_FOUND_CODES = new Set([ErrorCode.NOT_FOUND, ErrorCode.CONVERSATION_NOT_FOUND]);
+const SESSION_EXPIRED = "Your session has expired. Please log in again.";
+// The page's own note of who is logged in (the SDK keeps the session itself); used to
+// tell my messages from others' when the SDK offers no getSelfUserInfo.
+const ME_KEY = "tidemark.page.me";
+
+/** The conversation ID the SDK gives a chat with `sourceID` (a user, or a group). */
+export function conversationIDFor(type, myUserID, sourceID) {
+  if (type === SessionType.GROUP) return `sg_${sourceID}`;
+  return `si_${[myUserID, sourceID].sort().join("_")}`;
+}
+
+export class Controller {
+  /** The list read in flight (one at a time), and whether another must follow it. */
+  #refreshing = null;
+  #refreshingSession = -1;
+  #refreshAgain = false;
+  /** conversationIDs with a mark-read in flight / wanted again after it */
+  #reading = new Set();
+  #readAgain = new Set();
+  /** The chat (key) whose newest page is loading, and whether a newer one is wanted after. */
+  #latest = { key: 0, again: false };
+
+  /**
+   * @param {import("./model.js").Model} model
+   * @param {ReturnType<import("./sdk.js").connectSdk>} sdk
+   * @param {{storage: Storage, visible: () => boolean}} env
+   */
+  constructor(model, sdk, { storage, visible }) {
+    this.model = model;
+    this.sdk = sdk;
+    this.storage = storage;
+    this.visible = visible;
+    model.subscribe((change) => this.#onChange(change));
+  }
+
+  // -- boot -----------------------------------------------------------------------------
+
+  async boot() {
+    const { model, sdk } = this;
+    const slow = setTimeout(() => model.bootProgress("Starting the client…"), 1500);
+    try {
+      await sdk.loaded();
+      this.#listen();
+      // The cached list can be painted while the SDK restores the session and syncs
+      // (rule 9: marked as syncing until the sync has finished).
+      this.#paintCachedList();
+      const ready = await sdk.ready();
+      let status = await sdk.call("getLoginStatus");
+      while (status === LOGGING_IN) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = await sdk.call("getLoginStatus");
+      }
+      clearTimeout(slow);
+      if (status === LOGGED_IN) {
+        await this.#enter(await this.#whoAmI(ready?.userID));
+      } else {
+        // No session, or the server refused the saved one (then say so).
+        const failed = ready?.restoreError;
+        const message = failed
+          ? `Please log in again (${failed.errMsg}).`
+          : model.sessionExpired ? SESSION_EXPIRED : "";
+        this.#signedOut(message); // takes down a cached list painted meanwhile
+      }
+    } catch (error) {
+      clearTimeout(slow);
+      model.bootFailed(`Could not start: ${asError(error).errMsg}`);
+    }
+  }
+
+  #listen() {
+    const { model, sdk } = this;
+    sdk.on(SdkEvent.OnConnecting, () => model.connecting());
+    sdk.on(SdkEvent.OnConnectSuccess, () => model.connected());
+    sdk.on(SdkEvent.OnConnectFailed, () => model.connectFailed());
+    sdk.on(SdkEvent.OnSyncServerStart, () => model.syncStarted());
+    sdk.on(SdkEvent.OnSyncServerFinish, () => {
+      model.syncFinished();
+      // A snapshot may have dropped conversations (events only name the ones that
+      // exist): read the whole list again.
+      if (model.me) this.refresh({ again: true });
+    });
+    sdk.on(SdkEvent.OnSyncServerFailed, () => model.syncFailed());
+    sdk.on(SdkEvent.OnNewConversation, (list) => model.conversationsChanged(list));
+    sdk.on(SdkEvent.OnConversationChanged, (list) => model.conversationsChanged(list));
+    sdk.on(SdkEvent.OnTotalUnreadMessageCountChanged, (total) => model.totalChanged(total));
+    sdk.on(SdkEvent.OnRecvNewMessages, (messages) => model.messagesReceived(messages));
+    // OnRecvC2CReadReceipt needs nothing: the peer's read position comes in the
+    // conversation record (OnConversationChanged, announced before the receipt).
+    sdk.on(SdkEvent.OnUserTokenExpired, () => {
+      model.tokenExpired();
+      if (model.me) this.#signedOut(SESSION_EXPIRED);
+    });
+  }
+
+  /**
+   * The cache's list before the first sync (imsdk.js's getCachedConversationList),
+   * painted at once after a reload and marked as syncing until the sync has finished.
+   */
+  async #paintCachedList() {
+    const { model, sdk } = this;
+    if (!sdk.has("getCachedConversationList")) return;
+    const asked = model.ask();
+    try {
+      const cached = await sdk.call("getCachedConversationList");
+      const known = this.#storedMe();
+      const userID = cached?.userID;
+      const me = known?.userID === userID ? known : { userID, nickname: userID };
+      model.cachedListRead(cached, me, asked);
+    } catch {
+      // Nothing cached to show: the page waits for the sync.
+    }
+  }
+
+  async #whoAmI(restoredUserID) {
+    try {
+      const self = await this.sdk.call("getSelfUserInfo");
+      if (self?.userID) return { userID: self.userID, nickname: self.nickname || self.userID };
+    } catch {
+      // an SDK without getSelfUserInfo: fall back to what ready said, or the page's note
+    }
+    const known = this.#storedMe();
+    if (restoredUserID && known?.userID !== restoredUserID) {
+      return { userID: restoredUserID, nickname: restoredUserID };
+    }
+    return known ?? { userID: restoredUserID || "", nickname: restoredUserID || "" };
+  }
+
+  #storedMe() {
+    try {
+      const me = JSON.parse(this.storage.getItem(ME_KEY) ?? "null");
+      return me?.userID ? me : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Logged in (or restored): show the server's truth on the main screen. */
+  async #enter(me) {
+    this.model.loggedIn(me);
+    this.storage.setItem(ME_KEY, JSON.stringify(me));
+    // Take the synced list before dropping the "syncing" mark of a cached paint, so the
+    // page never says "up to date" over cached counts.
+    await this.refresh();
+    this.model.entered(); // logged in: the first sync has ended (rule 9)
+  }
+
+  #signedOut(message) {
+    this.storage.removeItem(ME_KEY);
+    this.model.signedOut(message);
+  }
+
+  // -- login and logout -----------------------------------------------------------------
+
+  /** Log in, or (`signUp`) create the account first. Problems go to the login form. */
+  async login({ signUp, userID, password, nickname }) {
+    const { model, sdk } = this;
+    userID = userID.trim().toLowerCase();
+    nickname = nickname.trim() || userID;
+    if (!USER_ID.test(userID)) return model.setLoginMessage(USER_ID_RULE);
+    if (password.length < 8) return model.setLoginMessage("Passwords have at least 8 characters.");
+    model.setLoginMessage("");
+    try {
+      if (signUp) await sdk.call("register", { userID, password, nickname });
+      const answer = await sdk.call("login", { userID, password });
+      await this.#enter({ userID: answer?.userID || userID, nickname: answer?.nickname || nickname });
+    } catch (error) {
+      model.setLoginMessage(asError(error).errMsg);
+    }
+  }
+
+  async logout() {
+    try {
+      await this.sdk.call("logout");
+    } catch (error) {
+      this.model.showError(`Log out failed: ${asError(error).errMsg}`);
+    }
+    this.#signedOut("");
+  }
+
+  // -- the list -------------------------------------------------------------------------
+
+  /**
+   * Read the SDK's whole list and total into the model. Needed where events cannot tell:
+   * after a sync (a snapshot may have dropped conversations), and to see a conversation
+   * no event has brought yet. A call while one is in flight joins it, and one more read
+   * follows if the call asks for what it may miss: `again` (a sync has finished since it
+   * started), or another session's.
+   */
+  refresh({ again = false } = {}) {
+    if (this.#refreshing) {
+      this.#refreshAgain ||= again || this.#refreshingSession !== this.model.session;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      try {
+        do {
+          this.#refreshAgain = false;
+          this.#refreshingSession = this.model.session;
+          await this.#refreshOnce();
+        } while (this.#refreshAgain && this.model.me);
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #refreshOnce() {
+    const { model, sdk } = this;
+    const asked = model.ask();
+    try {
+      const [list, total] = await Promise.all([
+        sdk.call("getAllConversationList"),
+        sdk.call("getTotalUnreadMsgCount"),
+      ]);
+      model.conversationsListed(list, total, asked);
+    } catch (error) {
+      if (model.session === asked.session) {
+        model.showError(`Could not load conversations: ${asError(error).errMsg}`);
+      }
+    }
+  }
+
+  // -- the open chat --------------------------------------------------------------------
+
+  /** Open a conversation of the list. */
+  open(id) {
+    if (!this.model.conversations.has(id)) return;
+    this.#open(id);
+  }
+
+  close() {
+    this.model.closeChat();
+  }
+
+  /** Open the single chat with `peer` (a new one if there is none yet); false if `peer` is no user ID. */
+  startChat(peer) {
+    const { model } = this;
+    peer = peer.trim().toLowerCase();
+    if (!USER_ID.test(peer)) {
+      model.showError(USER_ID_RULE);
+      return false;
+    }
+    if (peer === model.me?.userID) {
+      model.showError("That is you: enter someone else's user ID.");
+      return false;
+    }
+    this.#open(conversationIDFor(SessionType.SINGLE, model.me.userID, peer), peer);
+    return true;
+  }
+
+  /** Create a group and open it; false if it was not created. */
+  async createGroup(groupName, members) {
+    const { model, sdk } = this;
+    groupName = groupName.trim();
+    const memberUserIDs = [
+      ...new Set(members.split(/[\s,;]+/).map((s) => s.trim().toLowerCase()).filter(Boolean)),
+    ].filter((id) => id !== model.me?.userID);
+    const bad = memberUserIDs.filter((id) => !USER_ID.test(id));
+    if (!groupName || memberUserIDs.length === 0 || bad.length) {
+      model.showError(bad.length ? `Not a user ID: ${bad.join(", ")}` : "A group needs a name and at least one member.");
+      return false;
+    }
+    try {
+      const { conversationID } = await sdk.call("createGroup", { groupName, memberUserIDs });
+      if (!model.conversations.has(conversationID)) await this.refresh();
+      this.open(conversationID);
+      return true;
+    } catch (error) {
+      model.showError(`Could not create the group: ${asError(error).errMsg}`);
+      return false;
+    }
+  }
+
+  #open(id, peer = "") {
+    const { model } = this;
+    if (model.chat?.id === id) return;
+    model.openChat(id, { peer });
+    this.#loadLatest();
+    if (model.conversations.has(id)) this.autoMarkRead("open");
+  }
+
+  /** The newest page of history (on open, and when the conversation moved past what we show). */
+  async #loadLatest() {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat) return;
+    if (this.#latest.key === chat.key) {
+      this.#latest.again = true; // one more round once this one is back
+      return;
+    }
+    this.#latest = { key: chat.key, again: false };
+    try {
+      const page = await sdk.call("getAdvancedHistoryMessageList", {
+        conversationID: chat.id,
+        count: HISTORY_PAGE,
+        lastMinSeq: 0,
+      });
+      model.historyAnswered(chat.key, page);
+    } catch (error) {
+      const { errCode, errMsg } = asError(error);
+      const nothingYet = NOT_FOUND_CODES.has(errCode) && !model.conversations.has(chat.id);
+      if (!nothingYet && model.chat === chat) model.showError(`Could not load messages: ${errMsg}`);
+      model.historyFailed(chat.key, { nothingYet });
+    }
+    const again = this.#latest.key === chat.key && this.#latest.again;
+    if (this.#latest.key === chat.key) this.#latest = { key: 0, again: false };
+    const record = model.openRecord;
+    if (again && model.chat === chat && record && record.maxSeq > highestSeq(chat)) this.#loadLatest();
+  }
+
+  /** The page before the oldest message shown (scrolling up, or to fill the view). */
+  async loadOlder() {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || !chat.loaded || chat.isEnd || chat.loadingOlder || chat.minSeq <= 1) return;
+    model.olderLoading(chat.key);
+    try {
+      const page = await sdk.call("getAdvancedHistoryMessageList", {
+        conversationID: chat.id,
+        count: HISTORY_PAGE,
+        lastMinSeq: chat.minSeq,
+      });
+      model.historyAnswered(chat.key, page, { older: true });
+    } catch (error) {
+      if (model.chat === chat) model.showError(`Could not load older messages: ${asError(error).errMsg}`);
+      model.historyFailed(chat.key, { older: true });
+    }
+  }
+
+  /** The open conversation's record changed (an event or a list read). */
+  #onChange(change) {
+    const record = this.model.openRecord;
+    if (!record || !change.conversations?.changed.includes(record)) return;
+    const chat = this.model.chat;
+    // Messages a sync brought in are not announced as new: fetch what we do not show.
+    if (chat.loaded && record.maxSeq > highestSeq(chat)) this.#loadLatest();
+    if ((Number(record.unreadCount) || 0) > 0) this.autoMarkRead("new messages");
+  }
+
+  // -- marking read ---------------------------------------------------------------------
+
+  /**
+   * Read only what the reader can see: an open chat in a visible page. Opening always
+   * asks (the SDK then asks the server, whatever the cache says); later triggers — the
+   * page becoming visible, new messages — only when something is unread.
+   */
+  autoMarkRead(why) {
+    const record = this.model.openRecord;
+    if (!record || !this.visible()) return;
+    if (why !== "open" && !(Number(record.unreadCount) > 0)) return;
+    this.markRead(record.conversationID);
+  }
+
+  /** The open chat's "Mark as read". */
+  markOpenRead() {
+    if (this.model.chat) this.markRead(this.model.chat.id);
+  }
+
+  /**
+   * Ask the SDK (which asks the server) to mark the conversation read. The badge changes
+   * when the SDK reports the committed state; a failure leaves it and shows the error.
+   */
+  async markRead(id) {
+    const { model, sdk } = this;
+    if (this.#reading.has(id)) {
+      this.#readAgain.add(id);
+      return;
+    }
+    this.#reading.add(id);
+    try {
+      // The SDK reported the committed state (OnConversationChanged, the total) before
+      // answering: the badge has already changed, no list to read again.
+      await sdk.call("markConversationMessageAsRead", id);
+      model.clearError("mark-read");
+    } catch (error) {
+      model.showError(`Could not mark as read: ${asError(error).errMsg}`, "mark-read");
+    } finally {
+      this.#reading.delete(id);
+      if (this.#readAgain.delete(id)) {
+        const record = model.openRecord;
+        if (record?.conversationID === id && this.visible() && record.unreadCount > 0) this.markRead(id);
+      }
+    }
+  }
+
+  // -- sending --------------------------------------------------------------------------
+
+  /** Send `text` in the open chat; false if the message could not even be created. */
+  async send(text) {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || !text) return true;
+    let message;
+    try {
+      message = await sdk.call("createTextMessage", text);
+    } catch (error) {
+      model.showError(`Could not create the message: ${asError(error).errMsg}`);
+      return false;
+    }
+    model.messageCreated(chat.key, message);
+    await this.#deliver(chat, message);
+    return true;
+  }
+
+  /** Send a failed message again; the same clientMsgID makes the server keep one copy. */
+  async retry(clientMsgID) {
+    const chat = this.model.chat;
+    const message = chat && this.model.messageRetried(chat.key, clientMsgID);
+    if (message) await this.#deliver(chat, message);
+  }
+
+  async #deliver(chat, message) {
+    const { model, sdk } = this;
+    const target = chat.type === SessionType.GROUP
+      ? { recvID: "", groupID: chat.groupID }
+      : { recvID: chat.peer, groupID: "" };
+    try {
+      const sent = await sdk.call("sendMessage", { ...target, message });
+      model.messageSent(chat.key, sent);
+      if (!model.conversations.has(chat.id)) await this.refresh();
+    } catch (error) {
+      model.messageFailed(chat.key, message.clientMsgID);
+      model.showError(`Message not sent: ${asError(error).errMsg}`);
+    }
+  }
+}

@@ -1,0 +1,617 @@
+// The page's one model: what the views show, fed only by the SDK's events and answers.
+//
+// The SDK (window.IMSDK) keeps the versioned copy of the user's state and applies the
+// version checks before it reports anything (DESIGN.md rules 4, 6, 10); this model holds
+// the page's view of that copy and tells its subscribers when it changed. It adds no
+// rules of its own to the SDK's, with two exceptions, each a consequence of how the
+// SDK's reports travel:
+//
+// - A conversation record replaces the one held only if its `version` (the SDK's stamp)
+//   is not older, so a late or repeated report never shows older state. Versions compare
+//   within one login: a new database (another epoch) refuses the session's token, and
+//   signedOut() clears the model.
+// - An answer (a list read, a total) never undoes what an event reported after the
+//   question was asked. Events and answers reach the page over different message ports
+//   (a Comlink callback, the worker's own port), whose relative order the browser does
+//   not promise. So a question is stamped with ask() and its answer handed in with that
+//   stamp: a conversation absent from the answer, or the total, that an event set since
+//   then stays as the event left it.
+//
+// Nothing here touches the DOM or the SDK: web/controller.js asks the SDK and feeds the
+// answers and events in; the views (web/ui/*.js) subscribe and render. Every method that
+// changes something notifies each subscriber once, with a Change saying what changed;
+// a report that changes nothing notifies no one.
+
+import { SessionType } from "./protocol.js";
+
+/**
+ * @typedef {object} Change what one update changed (absent keys: unchanged)
+ * @property {{changed: object[], removed: string[], reset: boolean}} [conversations]
+ *   records that were replaced or added, IDs that went; `reset`: the whole set was
+ *   replaced (a sign-out): rebuild from `conversations` rather than patch
+ * @property {true} [total]
+ * @property {true} [status] connection or sync state
+ * @property {true} [me]
+ * @property {true} [screen] which screen shows, or the boot screen's text
+ * @property {true} [login] the login form's message
+ * @property {true} [chat] the open chat: which one, or its header fields, or its history state
+ * @property {true} [messages] the open chat's messages
+ * @property {true} [error] the error banner
+ */
+
+/**
+ * @typedef {object} Chat the open conversation (read only outside this module)
+ * @property {number} key this opening of it: answers for an earlier opening are dropped
+ * @property {string} id conversationID
+ * @property {number} type SessionType.SINGLE or SessionType.GROUP
+ * @property {string} peer the other user's ID (single chats)
+ * @property {string} groupID
+ * @property {Map<string, object>} messages clientMsgID -> message, with `state`:
+ *   "sending", "sent" or "failed"
+ * @property {number} minSeq smallest seq loaded (0: none yet)
+ * @property {boolean} isEnd no older messages
+ * @property {boolean} loaded the newest page has been answered (or failed)
+ * @property {boolean} loadingOlder an older page is on its way
+ * @property {boolean} olderFailed the last older page failed (no automatic retry)
+ */
+
+/** The connection and sync state as one of the sync-status test id's states. */
+export const Status = Object.freeze({
+  SYNCING: "syncing",
+  OFFLINE: "offline",
+  CONNECTING: "connecting",
+  UP_TO_DATE: "up-to-date",
+});
+
+/** The highest seq among `chat`'s messages (0: none sent yet). */
+export function highestSeq(chat) {
+  let highest = 0;
+  for (const message of chat.messages.values()) highest = Math.max(highest, message.seq || 0);
+  return highest;
+}
+
+/** The same record as far as anyone can see (then the held object is kept, rows untouched). */
+function sameRecord(a, b) {
+  const keys = Object.keys(b);
+  if (keys.length !== Object.keys(a).length) return false;
+  for (const key of keys) {
+    const x = a[key];
+    const y = b[key];
+    if (x === y) continue;
+    if (x && y && typeof x === "object" && typeof y === "object" && JSON.stringify(x) === JSON.stringify(y)) continue;
+    return false;
+  }
+  return true;
+}
+
+/** Whether `incoming` should replace `held`: not older by the SDK's version, and different. */
+function replaces(held, incoming) {
+  if (!held) return true;
+  if ((Number(incoming.version) || 0) < (Number(held.version) || 0)) return false;
+  return !sameRecord(held, incoming);
+}
+
+function emptyStatus() {
+  return {
+    connection: "connecting", // connecting | connected | offline
+    connectionLost: false, // a connection failed and none has succeeded since
+    syncing: false,
+    syncFailed: false,
+    fromCache: false, // the list is the cache's, painted before the first sync ended
+  };
+}
+
+export class Model {
+  /** @type {Set<(change: Change) => void>} */
+  #subscribers = new Set();
+  /** @type {Change[]} changes waiting for delivery (one may cause another) */
+  #queue = [];
+  #delivering = false;
+  /** Ticks at every event that sets conversations or the total; ask() stamps a question with it. */
+  #clock = 0;
+  /** Bumped at every sign-out: answers to an earlier session's questions are dropped. */
+  #session = 0;
+  /** conversationID -> #clock when an event last set it */
+  #eventSetAt = new Map();
+  #totalEventSetAt = 0;
+  #chatKeys = 0;
+
+  /** @type {{userID: string, nickname: string} | null} */
+  #me = null;
+  #screen = "boot"; // boot | login | main | failed
+  #bootText = "Loading…";
+  #loginMessage = "";
+  /** The server refused the token (OnUserTokenExpired), perhaps while restoring. */
+  #sessionExpired = false;
+  /** @type {Map<string, object>} conversationID -> the SDK's record */
+  #conversations = new Map();
+  #total = 0;
+  #status = emptyStatus();
+  /** @type {Chat | null} */
+  #chat = null;
+  /** @type {{message: string, source: string} | null} */
+  #error = null;
+
+  // -- reading ------------------------------------------------------------------------
+
+  get me() { return this.#me; }
+  get screen() { return this.#screen; }
+  get bootText() { return this.#bootText; }
+  get loginMessage() { return this.#loginMessage; }
+  get sessionExpired() { return this.#sessionExpired; }
+  /** @returns {ReadonlyMap<string, object>} */
+  get conversations() { return this.#conversations; }
+  get total() { return this.#total; }
+  /** @returns {Chat | null} */
+  get chat() { return this.#chat; }
+  get error() { return this.#error; }
+  get session() { return this.#session; }
+  /** The list shown is the cache's and the first sync has not ended (rule 9). */
+  get fromCache() { return this.#status.fromCache; }
+
+  /** One of Status: what the sync-status indicator says. */
+  get status() {
+    const s = this.#status;
+    if (s.syncing || s.fromCache) return Status.SYNCING;
+    if (s.syncFailed || s.connection === "offline" || s.connectionLost) return Status.OFFLINE;
+    if (s.connection === "connecting") return Status.CONNECTING;
+    return Status.UP_TO_DATE;
+  }
+
+  /** The open conversation's record, if the SDK has one. */
+  get openRecord() {
+    return this.#chat ? this.#conversations.get(this.#chat.id) ?? null : null;
+  }
+
+  /**
+   * Call `subscriber(change)` after every change, until the returned function is called.
+   * @param {(change: Change) => void} subscriber
+   */
+  subscribe(subscriber) {
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  /** Stamp a question to the SDK; hand the stamp in with its answer. */
+  ask() {
+    return { session: this.#session, clock: this.#clock };
+  }
+
+  // -- the session and the screens ----------------------------------------------------
+
+  bootProgress(text) {
+    this.#update((change) => {
+      if (this.#bootText === text) return;
+      this.#bootText = text;
+      change.screen = true;
+    });
+  }
+
+  /** The SDK could not start: the boot screen says so, the banner says why. */
+  bootFailed(message) {
+    this.#update((change) => {
+      this.#screen = "failed";
+      this.#bootText = "Tidemark could not start.";
+      this.#error = { message, source: "" };
+      change.screen = true;
+      change.error = true;
+    });
+  }
+
+  /**
+   * getCachedConversationList's answer: the cache painted before the first sync, shown
+   * as syncing while the answer says so. Only while booting, and only if it has a user
+   * and conversations; `me` is who the page believes that user is.
+   */
+  cachedListRead(cached, me, asked) {
+    const list = cached?.conversationList;
+    if (this.#me || this.#screen !== "boot" || asked.session !== this.#session) return;
+    if (!cached?.userID || !Array.isArray(list) || list.length === 0) return;
+    this.#update((change) => {
+      this.#me = me;
+      this.#status.fromCache = Boolean(cached.syncing);
+      this.#screen = "main";
+      this.#takeList(list, asked, change);
+      this.#takeTotal(Number(cached.totalUnreadCount) || 0, asked, change);
+      Object.assign(change, { me: true, status: true, screen: true });
+    });
+  }
+
+  /** Logged in, or the session restored: `me` is the user. Entering follows entered(). */
+  loggedIn(me) {
+    this.#update((change) => {
+      this.#me = me;
+      this.#sessionExpired = false;
+      change.me = true;
+    });
+  }
+
+  /** The SDK's list has been read after the login: show the main screen, no longer the cache's. */
+  entered() {
+    this.#update((change) => {
+      this.#status.fromCache = false;
+      this.#screen = "main";
+      change.status = true;
+      change.screen = true;
+    });
+  }
+
+  /** Logged out (or refused): nothing of the session stays; the login form shows `message`. */
+  signedOut(message = "") {
+    this.#update((change) => {
+      this.#session++;
+      this.#me = null;
+      this.#conversations = new Map();
+      this.#eventSetAt.clear();
+      this.#total = 0;
+      this.#status = emptyStatus();
+      this.#chat = null;
+      this.#screen = "login";
+      this.#loginMessage = message;
+      Object.assign(change, {
+        me: true, total: true, status: true, chat: true, messages: true, screen: true, login: true,
+        conversations: { changed: [], removed: [], reset: true },
+      });
+    });
+  }
+
+  /** The login screen, with `message` (none: no message). */
+  showLogin(message = "") {
+    this.#update((change) => {
+      this.#screen = "login";
+      this.#loginMessage = message;
+      change.screen = true;
+      change.login = true;
+    });
+  }
+
+  setLoginMessage(message) {
+    this.#update((change) => {
+      if (this.#loginMessage === message) return;
+      this.#loginMessage = message;
+      change.login = true;
+    });
+  }
+
+  // -- SDK events: connection and sync ------------------------------------------------
+
+  connecting() {
+    this.#setStatus({ connection: "connecting" });
+  }
+
+  connected() {
+    this.#setStatus({ connection: "connected", connectionLost: false, syncFailed: false });
+  }
+
+  /** It stays offline through the reconnect attempts, until one succeeds. */
+  connectFailed() {
+    this.#setStatus({ connection: "offline", connectionLost: true });
+  }
+
+  syncStarted() {
+    this.#setStatus({ syncing: true });
+  }
+
+  syncFinished() {
+    this.#setStatus({ syncing: false, syncFailed: false, fromCache: false });
+  }
+
+  syncFailed() {
+    this.#setStatus({ syncing: false, syncFailed: true });
+  }
+
+  /** OnUserTokenExpired: remembered, so that a boot that ends logged out can say why. */
+  tokenExpired() {
+    this.#sessionExpired = true;
+  }
+
+  // -- SDK events and answers: conversations and the total ----------------------------
+
+  /** OnNewConversation / OnConversationChanged: records, each with the SDK's version. */
+  conversationsChanged(records) {
+    if (!Array.isArray(records) || !this.#me) return;
+    const now = ++this.#clock;
+    this.#update((change) => {
+      const changed = [];
+      for (const record of records) {
+        const id = record.conversationID;
+        this.#eventSetAt.set(id, now);
+        if (!replaces(this.#conversations.get(id), record)) continue;
+        this.#conversations.set(id, record);
+        changed.push(record);
+      }
+      if (changed.length === 0) return;
+      change.conversations = { changed, removed: [], reset: false };
+      this.#followOpenRecord(change);
+    });
+  }
+
+  /** OnTotalUnreadMessageCountChanged: the SDK's total. */
+  totalChanged(total) {
+    this.#totalEventSetAt = ++this.#clock;
+    this.#update((change) => {
+      this.#takeTotal(Number(total) || 0, null, change);
+    });
+  }
+
+  /**
+   * The answers of getAllConversationList and getTotalUnreadMsgCount, asked at `asked`:
+   * the SDK's whole list (a conversation missing from it is gone) and its total.
+   */
+  conversationsListed(list, total, asked) {
+    if (!this.#me || asked.session !== this.#session || !Array.isArray(list)) return;
+    this.#update((change) => {
+      this.#takeList(list, asked, change);
+      this.#takeTotal(Number(total) || 0, asked, change);
+    });
+  }
+
+  // -- the open chat ------------------------------------------------------------------
+
+  /**
+   * Open conversation `id` (the same one: nothing changes). Without a record yet (a new
+   * single chat) `peer` says with whom.
+   */
+  openChat(id, { peer = "" } = {}) {
+    if (this.#chat?.id === id) return;
+    const record = this.#conversations.get(id);
+    this.#update((change) => {
+      this.#chat = {
+        key: ++this.#chatKeys,
+        id,
+        type: record?.conversationType ?? SessionType.SINGLE,
+        peer: record?.userID || peer,
+        groupID: record?.groupID || "",
+        messages: new Map(),
+        minSeq: 0,
+        isEnd: false,
+        loaded: false,
+        loadingOlder: false,
+        olderFailed: false,
+      };
+      change.chat = true;
+      change.messages = true;
+    });
+  }
+
+  closeChat() {
+    if (!this.#chat) return;
+    this.#update((change) => {
+      this.#chat = null;
+      change.chat = true;
+      change.messages = true;
+    });
+  }
+
+  /**
+   * getAdvancedHistoryMessageList's answer for opening `key`: the newest page, or
+   * (`older`) the page before minSeq. A newest page that does not join what is shown
+   * (more arrived than a page holds) starts the history over from it, so the history
+   * shown never has a hole; messages still sending stay.
+   */
+  historyAnswered(key, page, { older = false } = {}) {
+    this.#updateChat(key, (chat, change) => {
+      const list = Array.isArray(page?.messageList) ? page.messageList : [];
+      const isEnd = Boolean(page?.isEnd) || list.length === 0;
+      if (older) {
+        chat.minSeq = list.length ? Math.min(chat.minSeq, list[0].seq) : chat.minSeq;
+        chat.isEnd = isEnd;
+        chat.loadingOlder = false;
+        chat.olderFailed = false;
+      } else {
+        const shown = highestSeq(chat);
+        if (!chat.loaded || (list.length && shown && list[0].seq > shown + 1)) {
+          for (const [id, message] of chat.messages) if (message.seq) chat.messages.delete(id);
+          chat.minSeq = list.length ? list[0].seq : 0;
+          chat.isEnd = isEnd;
+        }
+        chat.loaded = true;
+      }
+      merge(chat, list, "sent");
+      change.chat = true;
+      change.messages = true;
+    });
+  }
+
+  /**
+   * The history could not be read. `nothingYet`: the SDK has no such conversation (a new
+   * chat): there is nothing to load, which is no error.
+   */
+  historyFailed(key, { older = false, nothingYet = false } = {}) {
+    this.#updateChat(key, (chat, change) => {
+      if (older) {
+        chat.loadingOlder = false;
+        chat.olderFailed = true;
+      } else {
+        chat.loaded = true;
+        if (nothingYet) chat.isEnd = true;
+      }
+      change.chat = true;
+    });
+  }
+
+  olderLoading(key) {
+    this.#updateChat(key, (chat, change) => {
+      chat.loadingOlder = true;
+      change.chat = true;
+    });
+  }
+
+  /** createTextMessage's answer: the message, sending. */
+  messageCreated(key, message) {
+    this.#updateChat(key, (chat, change) => {
+      chat.messages.set(message.clientMsgID, { ...message, state: "sending" });
+      change.messages = true;
+    });
+  }
+
+  /** sendMessage's answer: the sent message (with seq) replaces the sending one. */
+  messageSent(key, message) {
+    this.#updateChat(key, (chat, change) => {
+      merge(chat, [message], "sent");
+      change.messages = true;
+    });
+  }
+
+  /** sendMessage failed: the message, if still unsent, is marked failed (it can be retried). */
+  messageFailed(key, clientMsgID) {
+    this.#updateChat(key, (chat, change) => {
+      const known = chat.messages.get(clientMsgID);
+      if (!known || known.seq) return;
+      chat.messages.set(clientMsgID, { ...known, state: "failed" });
+      change.messages = true;
+    });
+  }
+
+  /**
+   * A failed message is being sent again (the same clientMsgID: the server keeps one
+   * copy). Returns the message to send, without `state`, or null if it is not failed.
+   */
+  messageRetried(key, clientMsgID) {
+    let retried = null;
+    this.#updateChat(key, (chat, change) => {
+      const known = chat.messages.get(clientMsgID);
+      if (!known || known.state !== "failed") return;
+      chat.messages.set(clientMsgID, { ...known, state: "sending" });
+      const { state: _state, ...message } = known;
+      retried = message;
+      change.messages = true;
+    });
+    return retried;
+  }
+
+  /** OnRecvNewMessages: those of the open chat join it. */
+  messagesReceived(messages) {
+    const chat = this.#chat;
+    if (!chat || !Array.isArray(messages)) return;
+    const mine = messages.filter((m) => m.conversationID === chat.id);
+    if (mine.length === 0) return;
+    this.#updateChat(chat.key, (open, change) => {
+      merge(open, mine, "sent");
+      change.messages = true;
+    });
+  }
+
+  // -- the error banner ---------------------------------------------------------------
+
+  /** Show `message`; `source` names what failed, so that its success can clear it. */
+  showError(message, source = "") {
+    this.#update((change) => {
+      this.#error = { message, source };
+      change.error = true;
+    });
+  }
+
+  /** Hide the banner if it still shows an error from `source` (which has now succeeded). */
+  clearError(source) {
+    if (this.#error?.source !== source) return;
+    this.dismissError();
+  }
+
+  dismissError() {
+    if (!this.#error) return;
+    this.#update((change) => {
+      this.#error = null;
+      change.error = true;
+    });
+  }
+
+  // -- internals ----------------------------------------------------------------------
+
+  /** Run `mutate(change)`; if it recorded a change, count it and tell the subscribers. */
+  #update(mutate) {
+    /** @type {Change} */
+    const change = {};
+    mutate(change);
+    if (Object.keys(change).length === 0) return;
+    this.#queue.push(change);
+    if (this.#delivering) return; // a subscriber changed the model: delivered after this one
+    this.#delivering = true;
+    try {
+      while (this.#queue.length) {
+        const next = this.#queue.shift();
+        for (const subscriber of [...this.#subscribers]) {
+          try {
+            subscriber(next);
+          } catch (error) {
+            // One failing view must not keep the change from the others; still uncaught.
+            setTimeout(() => { throw error; });
+          }
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  #updateChat(key, mutate) {
+    const chat = this.#chat;
+    if (!chat || chat.key !== key) return; // an answer for a chat no longer open
+    this.#update((change) => mutate(chat, change));
+  }
+
+  #setStatus(fields) {
+    this.#update((change) => {
+      const s = this.#status;
+      if (Object.entries(fields).every(([k, v]) => s[k] === v)) return;
+      Object.assign(s, fields);
+      change.status = true;
+    });
+  }
+
+  /** A whole list from the SDK, asked at `asked`, merged into the held records. */
+  #takeList(list, asked, change) {
+    const changed = [];
+    const removed = [];
+    const fresh = new Map();
+    for (const record of list) {
+      const id = record.conversationID;
+      const held = this.#conversations.get(id);
+      if (replaces(held, record)) {
+        fresh.set(id, record);
+        changed.push(record);
+      } else {
+        fresh.set(id, held);
+      }
+    }
+    for (const [id, record] of this.#conversations) {
+      if (fresh.has(id)) continue;
+      if ((this.#eventSetAt.get(id) ?? 0) > asked.clock) fresh.set(id, record); // reported since
+      else removed.push(id);
+    }
+    for (const id of removed) this.#eventSetAt.delete(id);
+    this.#conversations = fresh;
+    if (changed.length || removed.length) {
+      change.conversations = { changed, removed, reset: false };
+      this.#followOpenRecord(change);
+    }
+  }
+
+  /** The SDK's total; from an answer (`asked`) unless an event has set it since. */
+  #takeTotal(total, asked, change) {
+    if (asked && this.#totalEventSetAt > asked.clock) return;
+    if (this.#total === total) return;
+    this.#total = total;
+    change.total = true;
+  }
+
+  /** The open chat's header fields follow its record. */
+  #followOpenRecord(change) {
+    const chat = this.#chat;
+    const record = chat && this.#conversations.get(chat.id);
+    if (!record || !change.conversations?.changed.includes(record)) return;
+    chat.type = record.conversationType ?? chat.type;
+    chat.peer = record.userID || chat.peer;
+    chat.groupID = record.groupID || chat.groupID;
+    change.chat = true;
+  }
+}
+
+/** Merge messages into `chat`; a sent copy (with seq) is never replaced by an unsent one. */
+function merge(chat, messages, state) {
+  for (const message of messages) {
+    const known = chat.messages.get(message.clientMsgID);
+    if (known?.seq && !message.seq) continue;
+    chat.messages.set(message.clientMsgID, { ...message, state: message.seq ? "sent" : state });
+  }
+}
