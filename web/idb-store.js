@@ -1,5 +1,5 @@
 // The IndexedDB side of the SDK's Store (wasm_sdk/tidemark_sdk/_interfaces.py), used by
-// IndexedDBStore in wasm_sdk/tidemark_sdk/_browser.py.
+// IndexedDBStore in wasm_sdk/tidemark_sdk/_idb.py.
 //
 // Each exported store function does ONE whole transaction and returns ONE Promise. The
 // reason: IndexedDB commits a transaction as soon as it has no pending request at the
@@ -143,9 +143,9 @@ export async function reset(meta, conversations, messages) {
 }
 
 /** The version-guarded write (rules 6 and 10). Resolves to {version: meta.version after
- *  it, changes: [{old, new}] for the records it replaced (old null if new), messages: the
- *  messages it added, records: the stored record, after it, of every conversation given
- *  (what another tab wrote may be newer than what was given)}. */
+ *  it, messages: the messages it added, records: the stored record, after it, of every
+ *  conversation given (what another tab wrote may be newer than what was given)} — what
+ *  IndexedDBStore needs to tell what is new to its tab, and nothing more. */
 export async function apply(userID, version, conversations, messages) {
   const db = await cacheDB(userID);
   return transaction(db, ["meta", "conversations", "messages"], "readwrite", async (tx, req) => {
@@ -166,12 +166,10 @@ export async function apply(userID, version, conversations, messages) {
     conversations.forEach((record, i) => {
       if (!current.has(record.conversationID)) current.set(record.conversationID, stored[i]);
     });
-    const changes = [];
     for (const record of conversations) {
       const old = current.get(record.conversationID);
       if (old === undefined || old.version < record.version) {
         current.set(record.conversationID, record);
-        changes.push({ old: old ?? null, new: record });
         req(conversationStore.put(record));
       }
     }
@@ -190,7 +188,7 @@ export async function apply(userID, version, conversations, messages) {
       newVersion = version; // meta.version = max(stored, version): it never goes down
       req(metaStore.put({ ...meta, version }, META_KEY));
     }
-    return { version: newVersion, changes, messages: added, records: [...current.values()] };
+    return { version: newVersion, messages: added, records: [...current.values()] };
   });
 }
 

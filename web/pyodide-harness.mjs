@@ -2,9 +2,11 @@
 //
 // Usage (from anywhere; needs `npm ci` and `.venv/bin/python web/build.py` first):
 //
-//     node --experimental-websocket web/pyodide-harness.mjs [FILE.py | -]
+//     node --experimental-websocket web/pyodide-harness.mjs [--module M.py]... [FILE.py | -]
 //
 // The Python source is read from FILE.py, or from stdin when FILE is "-" or omitted.
+// Each `--module M.py` is copied into Pyodide's file system, in a directory on sys.path,
+// so the code can `import M` (test cases shared with CPython, e.g. tests/sdk/facade_cases.py).
 // `--experimental-websocket` gives Node 20 the global WebSocket the SDK's browser transport
 // uses (Node 22+ has it by default); `fetch` is global already.
 //
@@ -32,11 +34,13 @@ import { loadPyodide } from "pyodide";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LOCK_FILE = path.join(ROOT, "web", "dist", "pyodide", "pyodide-lock.json");
 const SDK_PACKAGE = "tidemark-sdk";
+const MODULE_DIR = "/tidemark-harness/modules"; // where --module files go; on sys.path
 const RUNNER = `
 import sys, __main__
 from pyodide.code import eval_code_async
 
-async def run(source, filename):
+async def run(source, filename, module_dir):
+    sys.path.insert(0, module_dir)
     try:
         await eval_code_async(source, __main__.__dict__, filename=filename)
     except SystemExit as exit:
@@ -75,8 +79,18 @@ function streamTo(stream) {
   return { write: (bytes) => (stream.write(Buffer.from(bytes)), bytes.length) };
 }
 
+function parseArgs(args) {
+  const modules = [];
+  let file = "-";
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--module" && i + 1 < args.length) modules.push(args[++i]);
+    else file = args[i];
+  }
+  return { modules, file };
+}
+
 async function main() {
-  const file = process.argv[2] ?? "-";
+  const { modules, file } = parseArgs(process.argv.slice(2));
   if (typeof globalThis.WebSocket !== "function") {
     return setupFailed("no global WebSocket: run `node --experimental-websocket` (Node 20)");
   }
@@ -86,6 +100,10 @@ async function main() {
   const source = await readSource(file);
 
   const pyodide = await loadPyodide({ lockFileURL: LOCK_FILE });
+  pyodide.FS.mkdirTree(MODULE_DIR);
+  for (const module of modules) {
+    pyodide.FS.writeFile(`${MODULE_DIR}/${path.basename(module)}`, await readFile(module, "utf8"));
+  }
   pyodide.setStdout(streamTo(process.stdout));
   pyodide.setStderr(streamTo(process.stderr));
 
@@ -101,7 +119,7 @@ async function main() {
   // SystemExit is caught in Python: escaping the event loop, it would crash Node.
   const run = pyodide.runPython(RUNNER, { globals: pyodide.toPy({}) });
   try {
-    return exit(await run(source, file === "-" ? "<stdin>" : path.resolve(file)));
+    return exit(await run(source, file === "-" ? "<stdin>" : path.resolve(file), MODULE_DIR));
   } catch (error) {
     process.stderr.write(`${error?.type ? error.message : (error?.stack ?? error)}\n`);
     return exit(1);

@@ -1,11 +1,12 @@
 """Fixtures to run Python code inside real Pyodide under Node.js, with the built SDK.
 
-`run_in_pyodide(source, env=None, timeout=120)` runs `source` with web/pyodide-harness.mjs
+`run_in_pyodide(source, env=None, timeout=120, modules=())` runs `source` with web/pyodide-harness.mjs
 (a fresh Pyodide per call, `tidemark_sdk` installed from web/dist, `indexedDB` from
 fake-indexeddb, global `WebSocket` and `fetch`) and returns the CompletedProcess (text
 stdout/stderr). Exit status 0: the code ran; 1: it raised (traceback on stderr) or called
 sys.exit(1); 2: the harness could not set up. `env` is added to the Node process's
-environment, which the code reads as `js.process.env.NAME` (e.g. a server URL).
+environment, which the code reads as `js.process.env.NAME` (e.g. a server URL). Each of
+`modules` (paths of Python files) can be imported by its name, as the harness's --module.
 
 Every test under tests/pyodide/ gets the `pyodide` marker. The assets must be built first
 (`.venv/bin/python web/build.py`): when they are missing, tests fail, never skip.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -30,7 +32,11 @@ BUILD_HINT = "run `.venv/bin/python web/build.py` (after `npm ci`), or `bash .ci
 
 class RunInPyodide(Protocol):
     def __call__(
-        self, source: str, env: dict[str, str] | None = None, timeout: float = 120
+        self,
+        source: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        modules: Sequence[Path] = (),
     ) -> subprocess.CompletedProcess[str]: ...
 
 
@@ -58,10 +64,14 @@ def run_in_pyodide(web_dist: Path) -> RunInPyodide:
         pytest.fail("node_modules/pyodide is missing: run `npm ci`", pytrace=False)
 
     def run(
-        source: str, env: dict[str, str] | None = None, timeout: float = 120
+        source: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        modules: Sequence[Path] = (),
     ) -> subprocess.CompletedProcess[str]:
+        options = [arg for module in modules for arg in ("--module", str(module))]
         return subprocess.run(
-            [node, "--experimental-websocket", str(HARNESS), "-"],
+            [node, "--experimental-websocket", str(HARNESS), *options, "-"],
             input=source,
             capture_output=True,
             text=True,

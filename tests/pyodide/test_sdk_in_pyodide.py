@@ -1,5 +1,6 @@
 """The SDK's browser layer inside real Pyodide under Node.js (fake-indexeddb, Node's fetch
 and WebSocket): the built wheel, ``web/idb-store.js``, and a real ``tidemark serve``.
+(The worker-facing facade runs the cases shared with CPython: test_facade_in_pyodide.py.)
 
 Each test runs one Python script inside Pyodide (``run_in_pyodide``); the scripts assert
 themselves and end by printing ``OK``; a failed assertion fails the test with the Pyodide
@@ -36,8 +37,8 @@ from pyodide.code import run_js
 from tidemark_sdk import (
     CACHE_SCHEMA, EVENTS, LoginStatus, MemoryStore, SdkError, StorageError, TidemarkClient,
 )
-from tidemark_sdk._browser import FetchTransport, IndexedDBStore, create_browser_sdk
-from tidemark_sdk._jsbridge import to_js as _to_js, to_py as _to_py
+from tidemark_sdk._browser import FetchTransport, IndexedDBStore
+from tidemark_sdk._jsbridge import to_py as _to_py
 
 _root = str(js.process.cwd())
 _idb = await run_js(f"import('file://{_root}/node_modules/idb/build/index.js')")
@@ -389,79 +390,6 @@ def test_client_over_indexeddb_fetch_and_websocket(
     run_in_pyodide: RunInPyodide, server: ServerProcess
 ) -> None:
     result = run_in_pyodide(PRELUDE + CLIENT_SCENARIO, env=env_for(server), timeout=180)
-    assert result.returncode == 0, result.stderr[-5000:]
-    assert result.stdout.splitlines()[-1] == "OK"
-
-
-FACADE_SCENARIO = """
-# Intent: what worker.js exposes: OpenIM-named calls answering {errCode, errMsg, data},
-# argument checks, events forwarded, the session restored by a second instance.
-alice, bob = f"alice-{TAG}", f"bob-{TAG}"
-sdk = create_browser_sdk(idb_store, URL)
-events = []
-sdk.set_listener(lambda event, data: events.append((event, _to_py(data))))
-
-async def call(method, arg=None):
-    return _to_py(await sdk.call(method, _to_js(arg)))
-
-assert _to_py(await sdk.start()) == {
-    "errCode": 0, "errMsg": "", "data": {"loginStatus": 1, "userID": "", "restoreError": None}
-}
-assert await call("getLoginStatus") == {"errCode": 0, "errMsg": "", "data": 1}
-assert (await call("getTotalUnreadMsgCount"))["errCode"] == 10001
-assert (await call("getCachedConversationList"))["data"]["conversationList"] == []
-assert (await call("register", {"userID": alice, "password": PASSWORD, "nickname": "A"}))["errCode"] == 0
-assert (await call("register", {"userID": bob, "password": PASSWORD, "nickname": "B"}))["errCode"] == 0
-assert (await call("register", {"userID": bob, "password": PASSWORD, "nickname": "B"}))["errCode"] == 1201
-assert (await call("login", {"userID": alice})) ["errCode"] == 1002
-assert (await call("noSuchMethod"))["errCode"] == 1005
-answer = await call("login", {"userID": alice, "password": PASSWORD})
-assert answer == {"errCode": 0, "errMsg": "", "data": {"userID": alice, "nickname": "A"}}, answer
-assert "OnSyncServerFinish" in names(events)
-assert (await call("getSelfUserInfo"))["data"] == {"userID": alice, "nickname": "A"}
-
-message = (await call("createTextMessage", "hello"))["data"]
-assert (await call("sendMessage", {"message": message}))["errCode"] == 1002
-sent = await call("sendMessage", {"recvID": bob, "message": message})
-assert sent["errCode"] == 0 and sent["data"]["seq"] == 1, sent
-group = await call("createGroup", {"groupName": "G", "memberUserIDs": [bob]})
-assert group["data"]["conversationID"] == "sg_" + group["data"]["groupID"], group
-conversations = (await call("getAllConversationList"))["data"]
-assert {c["conversationID"] for c in conversations} == {
-    group["data"]["conversationID"], "si_" + "_".join(sorted((alice, bob)))
-}
-assert all(c["latestMsg"] is None or c["latestMsg"]["seq"] >= 1 for c in conversations)
-one = await call("getOneConversation", {"sourceID": bob, "sessionType": 1})
-assert one["data"]["latestMsg"]["textElem"]["content"] == "hello"
-split = await call("getConversationListSplit", {"offset": 1, "count": 5})
-assert split["data"] == conversations[1:]
-assert (await call("markConversationMessageAsRead", ""))["errCode"] == 1002
-assert (await call("markConversationMessageAsRead", "si_nobody_else"))["errCode"] == 1301
-assert (await call("markConversationMessageAsRead", one["data"]["conversationID"])) == {
-    "errCode": 0, "errMsg": "", "data": None
-}
-page = (await call("getAdvancedHistoryMessageList", {
-    "conversationID": one["data"]["conversationID"], "count": 10, "lastMinSeq": 0,
-}))["data"]
-assert [m["seq"] for m in page["messageList"]] == [1] and page["isEnd"] is True
-assert "OnNewConversation" in names(events)
-
-# A reload: a new instance on the same IndexedDB logs back in by itself.
-sdk2 = create_browser_sdk(idb_store, URL)
-cached = _to_py(await sdk2.call("getCachedConversationList", None))["data"]
-assert cached["userID"] == alice and len(cached["conversationList"]) == 2, cached
-restored = _to_py(await sdk2.start())
-assert restored["data"] == {"loginStatus": 3, "userID": alice, "restoreError": None}, restored
-assert _to_py(await sdk2.call("getTotalUnreadMsgCount", None))["data"] == 0
-assert _to_py(await sdk2.call("getCachedConversationList", None))["data"]["syncing"] is False
-assert (await call("logout"))["errCode"] == 0
-assert _to_py(await sdk2.call("logout", None))["errCode"] == 0
-print("OK")
-"""
-
-
-def test_worker_facade(run_in_pyodide: RunInPyodide, server: ServerProcess) -> None:
-    result = run_in_pyodide(PRELUDE + FACADE_SCENARIO, env=env_for(server), timeout=180)
     assert result.returncode == 0, result.stderr[-5000:]
     assert result.stdout.splitlines()[-1] == "OK"
 

@@ -34,12 +34,17 @@ so callers can catch a whole family::
         ├── StorageError               10004  (the cache refused a read or a write)
         └── SdkBootFailedError         10005  (the browser could not boot the SDK: the page
                                                reports it, never the SDK itself)
+
+A code the protocol lists that has no class here gets one made at import, named after
+the code (``NOT_GROUP_MEMBER`` → ``NotGroupMemberError``) under its family (10xx
+RequestError, 11xx AuthError, 12xx UserError, 15xx ServerError, 10xxx ClientError, else
+SdkError), so :func:`error_from_code` knows every code without a second list.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 from tidemark_sdk._protocol import ERROR_CODES
 
@@ -200,6 +205,29 @@ _BY_CODE: dict[int, type[SdkError]] = {
         SdkBootFailedError,
     )
 }
+
+
+# A code of the protocol without a class above gets one, in its family by range, named
+# after it (``NOT_GROUP_MEMBER`` -> ``NotGroupMemberError``): the SDK knows every code the
+# protocol lists without a second list to keep in step.
+_FAMILIES: dict[int, type[SdkError]] = {
+    10: RequestError,
+    11: AuthError,
+    12: UserError,
+    15: ServerError,
+}
+
+
+def _generated(name: str, code: int) -> type[SdkError]:
+    base = ClientError if code >= 10000 else _FAMILIES.get(code // 100, SdkError)
+    class_name = "".join(part.title() for part in name.split("_")) + "Error"
+    namespace = {"code": ErrorCode[name], "__module__": __name__, "__doc__": None}
+    return cast(type[SdkError], type(class_name, (base,), namespace))
+
+
+_BY_CODE.update(
+    {code: _generated(name, code) for name, code in ERROR_CODES.items() if code not in _BY_CODE}
+)
 
 
 def error_from_code(err_code: int, err_msg: str) -> SdkError:

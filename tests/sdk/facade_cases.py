@@ -1,0 +1,317 @@
+"""The OpenIM facade's cases, written once and run twice.
+
+- under CPython, on :class:`tidemark_sdk._facade.OpenIMFacade` over SQLite, against the
+  fake server and the real one (``tests/sdk/test_facade.py``);
+- inside Pyodide, on what ``web/worker.js`` calls: ``create_browser_sdk`` over IndexedDB
+  (fake-indexeddb), ``fetch`` and the WebSocket, against the real server, through
+  ``web/pyodide-harness.mjs`` (``tests/pyodide/test_facade_in_pyodide.py``).
+
+So this module imports nothing but the standard library and the SDK's public names: the
+harness loads it into Pyodide as it is. Each case is ``async def case_…(env)``, asserting
+itself; :class:`Env` is what a side provides: SDK instances on one cache storage (a new
+one is a reload, or a second tab), and transports to the server for other users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from tidemark_sdk import MemoryStore, TidemarkClient, Transport
+
+PASSWORD = "password-1"
+OK = {"errCode": 0, "errMsg": ""}
+
+
+class Sdk(Protocol):
+    """One SDK instance as the page sees it: JSON-shaped values in and out."""
+
+    events: list[tuple[str, Any]]
+
+    async def call(self, method: str, arg: Any = None) -> dict[str, Any]: ...
+
+    async def start(self) -> dict[str, Any]: ...
+
+
+class Env:
+    """What a side provides; :meth:`open` and :meth:`peer` are cleaned up by :func:`run`."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.opened: list[Sdk] = []
+        self.peers: list[TidemarkClient] = []
+
+    def user(self, name: str) -> str:
+        return f"{name}-{self.tag}"
+
+    async def make_sdk(self) -> Sdk:
+        raise NotImplementedError
+
+    def transport(self) -> Transport:
+        raise NotImplementedError
+
+    async def open(self) -> Sdk:
+        """A new SDK instance on this env's cache storage."""
+        sdk = await self.make_sdk()
+        self.opened.append(sdk)
+        return sdk
+
+    async def peer(self, name: str, *, register: bool = True) -> TidemarkClient:
+        """Another user, logged in on their own device (an in-memory cache)."""
+        client = TidemarkClient(self.transport(), MemoryStore(), requests_over_socket=False)
+        connected: list[None] = []
+        client.on("OnConnectSuccess", connected.append)
+        self.peers.append(client)
+        if register:
+            await client.register(self.user(name), PASSWORD, name.title())
+        await client.login(self.user(name), PASSWORD)
+        await until(lambda: bool(connected), f"{name}'s WebSocket")
+        return client
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def names(sdk: Sdk) -> list[str]:
+    return [name for name, _ in sdk.events]
+
+
+def of(sdk: Sdk, event: str) -> list[Any]:
+    return [data for name, data in sdk.events if name == event]
+
+
+async def logged_in(env: Env, name: str = "alice") -> tuple[Sdk, str]:
+    sdk = await env.open()
+    assert (await sdk.start())["errCode"] == 0
+    user = env.user(name)
+    assert (await sdk.call("register", {"userID": user, "password": PASSWORD, "nickname": "A"}))[
+        "errCode"
+    ] == 0
+    assert (await sdk.call("login", {"userID": user, "password": PASSWORD}))["errCode"] == 0
+    # Live events from here on: the WebSocket is up.
+    await until(lambda: "OnConnectSuccess" in names(sdk), "the WebSocket")
+    return sdk, user
+
+
+def single(a: str, b: str) -> str:
+    return "si_" + "_".join(sorted((a, b)))
+
+
+# -- the cases --------------------------------------------------------------------------
+
+
+async def case_start_without_a_session(env: Env) -> None:
+    sdk = await env.open()
+    assert await sdk.start() == {
+        **OK,
+        "data": {"loginStatus": 1, "userID": "", "restoreError": None},
+    }
+    assert await sdk.call("getLoginStatus") == {**OK, "data": 1}
+    assert (await sdk.call("getTotalUnreadMsgCount"))["errCode"] == 10001
+    assert (await sdk.call("getAllConversationList"))["errCode"] == 10001
+    assert (await sdk.call("getSelfUserInfo"))["errCode"] == 10001
+    cached = (await sdk.call("getCachedConversationList"))["data"]
+    assert cached == {
+        "userID": "",
+        "syncing": False,
+        "totalUnreadCount": 0,
+        "conversationList": [],
+    }
+
+
+async def case_register_and_login(env: Env) -> None:
+    sdk = await env.open()
+    await sdk.start()
+    alice, bob = env.user("alice"), env.user("bob")
+    answer = await sdk.call("register", {"userID": alice, "password": PASSWORD, "nickname": "A"})
+    assert answer == {**OK, "data": {"userID": alice, "nickname": "A"}}, answer
+    assert (await sdk.call("register", {"userID": bob, "password": PASSWORD, "nickname": "B"}))[
+        "errCode"
+    ] == 0
+    again = await sdk.call("register", {"userID": bob, "password": PASSWORD, "nickname": "B"})
+    assert again["errCode"] == 1201 and again["errMsg"], again
+    assert (await sdk.call("login", {"userID": alice}))["errCode"] == 1002
+    assert (await sdk.call("login", {"userID": alice, "password": "wrong-password"}))[
+        "errCode"
+    ] == 1103
+    assert await sdk.call("getLoginStatus") == {**OK, "data": 1}
+    answer = await sdk.call("login", {"userID": alice, "password": PASSWORD})
+    assert answer == {**OK, "data": {"userID": alice, "nickname": "A"}}, answer
+    # Rule 9: the first sync has ended when login answers.
+    assert "OnSyncServerFinish" in names(sdk), sdk.events
+    assert await sdk.call("getLoginStatus") == {**OK, "data": 3}
+    assert (await sdk.call("getSelfUserInfo"))["data"] == {"userID": alice, "nickname": "A"}
+    assert (await sdk.call("login", {"userID": alice, "password": PASSWORD}))["errCode"] == 10002
+    assert await sdk.call("logout") == {**OK, "data": None}
+    assert await sdk.call("getLoginStatus") == {**OK, "data": 1}
+
+
+async def case_messages_and_conversations(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    await env.peer("bob")
+    bob = env.user("bob")
+    message = (await sdk.call("createTextMessage", "hello"))["data"]
+    assert message["textElem"] == {"content": "hello"} and message["contentType"] == 101
+    assert message["sendID"] == alice and len(message["clientMsgID"]) == 32
+    assert (await sdk.call("sendMessage", {"message": message}))["errCode"] == 1002
+    sent = await sdk.call("sendMessage", {"recvID": bob, "message": message})
+    assert sent["errCode"] == 0 and sent["data"]["seq"] == 1, sent
+    assert sent["data"]["clientMsgID"] == message["clientMsgID"] and sent["data"]["serverMsgID"]
+    group = await sdk.call("createGroup", {"groupName": "G", "memberUserIDs": [bob]})
+    assert group["data"]["conversationID"] == "sg_" + group["data"]["groupID"], group
+    conversations = (await sdk.call("getAllConversationList"))["data"]
+    assert {c["conversationID"] for c in conversations} == {
+        group["data"]["conversationID"],
+        single(alice, bob),
+    }
+    assert all(c["latestMsg"] is None or c["latestMsg"]["seq"] >= 1 for c in conversations)
+    one = await sdk.call("getOneConversation", {"sourceID": bob, "sessionType": 1})
+    assert one["data"]["latestMsg"]["textElem"]["content"] == "hello"
+    in_group = await sdk.call(
+        "getOneConversation", {"sourceID": group["data"]["groupID"], "sessionType": 3}
+    )
+    assert in_group["data"]["showName"] == "G"
+    assert (await sdk.call("getOneConversation", {"sourceID": "nobody", "sessionType": 1}))[
+        "errCode"
+    ] == 1301
+    split = await sdk.call("getConversationListSplit", {"offset": 1, "count": 5})
+    assert split["data"] == conversations[1:]
+    assert (await sdk.call("getConversationListSplit", {}))["data"] == conversations
+    assert (await sdk.call("markConversationMessageAsRead", "si_nobody_else"))["errCode"] == 1301
+    read = await sdk.call("markConversationMessageAsRead", one["data"]["conversationID"])
+    assert read == {**OK, "data": None}
+    page = (
+        await sdk.call(
+            "getAdvancedHistoryMessageList",
+            {"conversationID": one["data"]["conversationID"], "count": 10, "lastMinSeq": 0},
+        )
+    )["data"]
+    assert [m["seq"] for m in page["messageList"]] == [1] and page["isEnd"] is True
+    assert page["lastMinSeq"] == 1
+    assert "OnNewConversation" in names(sdk)
+    # My own send is not announced to me as received.
+    assert "OnRecvNewMessages" not in names(sdk)
+
+
+async def case_events_are_forwarded(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    bob = await env.peer("bob")
+    receipts: list[Any] = []
+    bob.on("OnRecvC2CReadReceipt", receipts.append)
+    cid = single(alice, env.user("bob"))
+    for text in ("one", "two"):
+        await bob.send_message(await bob.create_text_message(text), recv_id=alice)
+    await until(lambda: 2 in of(sdk, "OnTotalUnreadMessageCountChanged"), "total 2")
+    received = [m for batch in of(sdk, "OnRecvNewMessages") for m in batch]
+    assert [(m["seq"], m["textElem"]["content"]) for m in received] == [(1, "one"), (2, "two")]
+    assert [c["conversationID"] for c in of(sdk, "OnNewConversation")[0]] == [cid]
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 2
+    cached = (await sdk.call("getCachedConversationList"))["data"]
+    assert (cached["userID"], cached["totalUnreadCount"], cached["syncing"]) == (alice, 2, False)
+    assert [c["unreadCount"] for c in cached["conversationList"]] == [2]
+    assert (await sdk.call("markConversationMessageAsRead", cid))["errCode"] == 0
+    # Rule 4: confirmed and applied before the call answered.
+    assert of(sdk, "OnTotalUnreadMessageCountChanged")[-1] == 0
+    changed = of(sdk, "OnConversationChanged")[-1]
+    assert [(c["conversationID"], c["unreadCount"], c["hasReadSeq"]) for c in changed] == [
+        (cid, 0, 2)
+    ]
+    await until(lambda: bool(receipts), "bob's read receipt")
+    assert receipts == [[{"conversationID": cid, "userID": alice, "hasReadSeq": 2}]]
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 0
+
+
+async def case_reload_restores_the_session(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    bob = await env.peer("bob")
+    await bob.send_message(await bob.create_text_message("hi"), recv_id=alice)
+    await until(lambda: 1 in of(sdk, "OnTotalUnreadMessageCountChanged"), "total 1")
+    # A reload: a new instance on the same cache storage logs back in by itself, and can
+    # paint the cache before that.
+    sdk2 = await env.open()
+    cached = (await sdk2.call("getCachedConversationList"))["data"]
+    assert cached["userID"] == alice and cached["totalUnreadCount"] == 1, cached
+    assert [c["conversationID"] for c in cached["conversationList"]] == [
+        single(alice, env.user("bob"))
+    ]
+    restored = await sdk2.start()
+    assert restored == {
+        **OK,
+        "data": {"loginStatus": 3, "userID": alice, "restoreError": None},
+    }, restored
+    assert (await sdk2.call("getTotalUnreadMsgCount"))["data"] == 1
+    assert (await sdk2.call("getCachedConversationList"))["data"]["syncing"] is False
+    assert (await sdk2.call("getSelfUserInfo"))["data"]["userID"] == alice
+    assert (await sdk.call("logout"))["errCode"] == 0
+    assert (await sdk2.call("logout"))["errCode"] == 0
+    # Logged out everywhere: the next reload finds no session.
+    sdk3 = await env.open()
+    assert (await sdk3.start())["data"]["loginStatus"] == 1
+
+
+#: (method, argument, errCode): the facade's argument checks, logged in.
+ARGUMENT_CASES: list[tuple[str, Any, int]] = [
+    ("noSuchMethod", None, 1005),
+    ("login", {"userID": "x"}, 1002),
+    ("register", None, 1002),
+    ("register", {"userID": "x", "password": PASSWORD}, 1002),
+    ("register", {"userID": 5, "password": PASSWORD, "nickname": "X"}, 1002),
+    ("createTextMessage", 5, 1002),
+    ("createTextMessage", None, 1002),
+    ("sendMessage", "text", 1002),
+    ("sendMessage", {"recvID": "x", "message": {"clientMsgID": "c"}}, 1002),
+    ("sendMessage", {"recvID": "x", "message": "hello"}, 1002),
+    ("createGroup", {"groupName": "G", "memberUserIDs": "bob"}, 1002),
+    ("createGroup", {"groupName": "G", "memberUserIDs": [1]}, 1002),
+    ("createGroup", {"memberUserIDs": []}, 1002),
+    ("getConversationListSplit", {"offset": "1"}, 1002),
+    ("getConversationListSplit", {"offset": 1.5}, 1002),
+    ("getConversationListSplit", {"count": True}, 1002),
+    ("getConversationListSplit", [0, 1], 1002),
+    ("getOneConversation", {"sourceID": "x"}, 1002),
+    ("getOneConversation", {"sourceID": "x", "sessionType": 2}, 1002),
+    ("getOneConversation", {"sessionType": 1}, 1002),
+    ("markConversationMessageAsRead", "", 1002),
+    ("markConversationMessageAsRead", None, 1002),
+    ("markConversationMessageAsRead", {"conversationID": "x"}, 1002),
+    ("getAdvancedHistoryMessageList", {"conversationID": 3}, 1002),
+    ("getAdvancedHistoryMessageList", {"conversationID": "x", "count": "10"}, 1002),
+]
+
+
+async def case_argument_checks(env: Env) -> None:
+    sdk, _ = await logged_in(env)
+    wrong = []
+    for method, arg, code in ARGUMENT_CASES:
+        answer = await sdk.call(method, arg)
+        if answer.get("errCode") != code or not answer.get("errMsg") or "data" in answer:
+            wrong.append((method, arg, code, answer))
+    assert not wrong, wrong
+    # Integral floats are integers: JS numbers may arrive so.
+    assert (await sdk.call("getConversationListSplit", {"offset": 0.0, "count": 5.0}))[
+        "errCode"
+    ] == 0
+
+
+CASES: dict[str, Callable[[Env], Awaitable[None]]] = {
+    name.removeprefix("case_"): case
+    for name, case in list(globals().items())
+    if name.startswith("case_") and callable(case)
+}
+
+
+async def run(case: Callable[[Env], Awaitable[None]], env: Env) -> None:
+    """Run one case, then log out every SDK and peer it started (also when it failed)."""
+    try:
+        await case(env)
+    finally:
+        for sdk in env.opened:
+            await sdk.call("logout")
+        for peer in env.peers:
+            await peer.logout()
