@@ -6,7 +6,8 @@
 //
 // Exposed (Comlink), all async:
 //   call(method, arg)   -> {errCode, errMsg, data}: one IMSDK method (BrowserSDK.call in
-//                          wasm_sdk/tidemark_sdk/_browser.py); never rejects for SDK errors
+//                          wasm_sdk/tidemark_sdk/_browser.py, over OpenIMFacade in
+//                          _facade.py); never rejects for SDK errors
 //   ready()             -> {errCode: 0, errMsg: "", data: {loginStatus, userID,
 //                          restoreError}} once booted and the saved session (if any) is
 //                          restored, its first sync over (rule 9)
