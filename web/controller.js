@@ -173,9 +173,10 @@ export class Controller {
     const { model, sdk } = this;
     userID = userID.trim().toLowerCase();
     nickname = nickname.trim() || userID;
-    if (!USER_ID.test(userID)) return model.setLoginMessage(USER_ID_RULE);
-    if (password.length < 8) return model.setLoginMessage("Passwords have at least 8 characters.");
-    model.setLoginMessage("");
+    const problem = !USER_ID.test(userID) ? USER_ID_RULE
+      : password.length < 8 ? "Passwords have at least 8 characters." : "";
+    model.setLoginMessage(problem);
+    if (problem) return;
     try {
       if (signUp) await sdk.call("register", { userID, password, nickname });
       const answer = await sdk.call("login", { userID, password });
@@ -291,9 +292,10 @@ export class Controller {
 
   #open(id, peer = "") {
     const { model } = this;
-    if (model.chat?.id === id) return;
-    model.openChat(id, { peer });
-    this.#loadLatest();
+    if (model.chat?.id !== id) {
+      model.openChat(id, { peer });
+      this.#loadLatest();
+    }
     if (model.conversations.has(id)) this.autoMarkRead("open");
   }
 

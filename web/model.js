@@ -70,17 +70,13 @@ export function highestSeq(chat) {
   return highest;
 }
 
-/** The same record as far as anyone can see (then the held object is kept, rows untouched). */
-function sameRecord(a, b) {
-  const keys = Object.keys(b);
-  if (keys.length !== Object.keys(a).length) return false;
-  for (const key of keys) {
-    const x = a[key];
-    const y = b[key];
-    if (x === y) continue;
-    if (x && y && typeof x === "object" && typeof y === "object" && JSON.stringify(x) === JSON.stringify(y)) continue;
-    return false;
-  }
+/** Deep equality of JSON-like values: an equal record keeps the held object (rows untouched). */
+function equal(x, y) {
+  if (x === y) return true;
+  if (!x || !y || typeof x !== "object" || typeof y !== "object") return false;
+  const keys = Object.keys(y);
+  if (keys.length !== Object.keys(x).length) return false;
+  for (const key of keys) if (!equal(x[key], y[key])) return false;
   return true;
 }
 
@@ -88,7 +84,7 @@ function sameRecord(a, b) {
 function replaces(held, incoming) {
   if (!held) return true;
   if ((Number(incoming.version) || 0) < (Number(held.version) || 0)) return false;
-  return !sameRecord(held, incoming);
+  return !equal(held, incoming);
 }
 
 function emptyStatus() {
@@ -595,11 +591,13 @@ export class Model {
     change.total = true;
   }
 
-  /** The open chat's header fields follow its record. */
+  /** The open chat's header fields follow its record; the chat changes with its record. */
   #followOpenRecord(change) {
     const chat = this.#chat;
-    const record = chat && this.#conversations.get(chat.id);
-    if (!record || !change.conversations?.changed.includes(record)) return;
+    if (!chat || !change.conversations) return;
+    if (change.conversations.removed.includes(chat.id)) change.chat = true;
+    const record = this.#conversations.get(chat.id);
+    if (!record || !change.conversations.changed.includes(record)) return;
     chat.type = record.conversationType ?? chat.type;
     chat.peer = record.userID || chat.peer;
     chat.groupID = record.groupID || chat.groupID;

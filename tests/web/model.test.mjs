@@ -359,6 +359,9 @@ describe("the open chat", () => {
     assert.ok(changes[0].chat, "the open chat is said to change with its record");
     model.conversationsChanged([conversation("si_alice_carol", { version: 4 })]);
     assert.ok(!changes[1].chat);
+    model.conversationsListed([conversation("si_alice_carol", { version: 4 })], 0, model.ask());
+    assert.ok(changes[2].chat, "the open conversation went from the SDK's list");
+    assert.equal(model.openRecord, null);
   });
 });
 

@@ -171,11 +171,10 @@ export class ChatView {
     const opened = (chat?.key ?? 0) !== this.#shown.key;
     if (opened) this.#switchTo(chat);
     if (!chat) return;
+    // The model marks `chat` changed when the open conversation's record changed.
     const record = this.model.openRecord;
-    if (opened || change.chat || change.me || change.conversations) this.#renderHeader(chat, record);
-    if (opened || change.chat || change.messages || change.me || change.conversations) {
-      this.#renderMessages(chat, record);
-    }
+    if (opened || change.chat || change.me) this.#renderHeader(chat, record);
+    if (opened || change.chat || change.messages || change.me) this.#renderMessages(chat, record);
   }
 
   /** Another chat (or none) is open now. */
