@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.sdk import store_cases
 from tests.serving import ServerProcess
 
 RunInPyodide = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
@@ -86,85 +87,12 @@ class RecordingTransport(FetchTransport):
         return [(path, answer) for method, path, answer in self.calls if path.startswith("/api/sync")]
 """
 
-# The Store contract, run unchanged against IndexedDBStore (in Pyodide) and against the
-# CPython stores: `make_store()` gives another store object on the same storage.
-STORE_SCENARIO = """
-def CONV(cid, version, max_seq=1, read=0):
-    return {
-        "conversationID": cid, "conversationType": 1, "userID": "bob", "groupID": "",
-        "showName": "Bob", "unreadCount": max(0, max_seq - read), "hasReadSeq": read,
-        "maxSeq": max_seq, "peerHasReadSeq": 0, "latestMsg": None,
-        "latestMsgSendTime": version, "version": version,
-    }
-
-
-def MSG(cid, seq, text="m"):
-    return {
-        "serverMsgID": f"s{seq}", "clientMsgID": f"c{seq}", "conversationID": cid, "seq": seq,
-        "sendID": "bob", "recvID": "alice", "groupID": "", "sessionType": 1,
-        "contentType": 101, "textElem": {"content": text}, "sendTime": seq,
-    }
-
-
-SESSION = {"userID": "alice", "nickname": "Alice", "token": "tok", "expiresAt": 1}
-
-
-async def scenario(make_store):
-    out = {}
-    store = await make_store()
-    await store.save_session(SESSION)
-    out["session"] = await store.load_session()
-    out["empty"] = await store.load()
-    meta = {"userID": "alice", "epoch": "e1", "version": 10, "schema": CACHE_SCHEMA}
-    await store.reset(meta, [CONV("c1", 10, 5, 5)], [MSG("c1", 5)])
-    out["meta"] = await store.load()
-    out["newer"] = await store.apply(
-        12, [CONV("c1", 12, 6, 5), CONV("c2", 11, 1, 0)], [MSG("c1", 6)]
-    )
-    # An older record, a changed copy of a stored message: nothing is written.
-    out["older"] = await store.apply(11, [CONV("c1", 11, 9, 9)], [MSG("c1", 6, "changed")])
-    out["equal"] = await store.apply(12, [CONV("c1", 12, 9, 9)], [])
-    out["no_version"] = await store.apply(None, [CONV("c2", 13, 2, 2)], [])
-    out["same_message_twice"] = await store.apply(20, [], [MSG("c3", 1, "a"), MSG("c3", 1, "b")])
-    out["lower_version"] = await store.apply(5, [], [])
-    out["conversations"] = sorted(await store.conversations(), key=lambda c: c["conversationID"])
-    out["messages_all"] = await store.messages("c1", None, 10)
-    out["messages_before"] = await store.messages("c1", 6, 10)
-    out["messages_newest"] = await store.messages("c1", None, 1)
-    out["messages_none"] = await store.messages("c3", None, 0)
-    out["messages_other"] = await store.messages("c9", None, 5)
-
-    # Two writers on the same storage at once, versions 30..49 in a scrambled order: the
-    # newest record and the highest version win, whatever the order of commits.
-    other = await make_store()
-    await other.load_session()
-    versions = [30 + (i * 7) % 20 for i in range(20)]
-    await asyncio.gather(*(
-        (store if i % 2 else other).apply(v, [CONV("c4", v, v)], [])
-        for i, v in enumerate(versions)
-    ))
-    out["race_meta"] = await store.load()
-    out["race_record"] = [c for c in await other.conversations() if c["conversationID"] == "c4"]
-
-    # A full snapshot replaces everything.
-    await store.reset({**meta, "epoch": "e2", "version": 3}, [CONV("c9", 3)], [])
-    out["after_reset"] = [
-        await store.load(), await store.conversations(), await store.messages("c1", None, 10)
-    ]
-    await store.save_session(None)
-    out["no_session"] = await store.load_session()
-    return out
-"""
-
 
 def cpython_store_results(make_store: Callable[[], Any]) -> Any:
-    namespace: dict[str, Any] = {"asyncio": asyncio}
-    exec("from tidemark_sdk import CACHE_SCHEMA\n" + STORE_SCENARIO, namespace)
-
     async def factory() -> Any:
         return make_store()
 
-    return json.loads(json.dumps(asyncio.run(namespace["scenario"](factory))))
+    return json.loads(json.dumps(asyncio.run(store_cases.scenario(factory))))
 
 
 def last_json_line(stdout: str) -> Any:
@@ -190,12 +118,11 @@ def test_indexeddb_store_behaves_like_the_cpython_stores(
     # messages immutable) holds in IndexedDB exactly as in MemoryStore and SqliteStore.
     script = (
         PRELUDE
-        + STORE_SCENARIO
-        + (
-            "print(json.dumps(await scenario(lambda: asyncio.sleep(0, IndexedDBStore(idb_store)))))\n"
-        )
+        + "import store_cases\n"
+        + "make = lambda: asyncio.sleep(0, IndexedDBStore(idb_store))\n"
+        + "print(json.dumps(await store_cases.scenario(make)))\n"
     )
-    result = run_in_pyodide(script)
+    result = run_in_pyodide(script, modules=[Path(store_cases.__file__)])
     assert result.returncode == 0, result.stderr
     in_pyodide = last_json_line(result.stdout)
 
