@@ -2,9 +2,9 @@
 //
 // The SDK (window.IMSDK) keeps the versioned copy of the user's state and applies the
 // version checks before it reports anything (DESIGN.md rules 4, 6, 10); this model holds
-// the page's view of that copy and tells its subscribers when it changed. It adds no
-// rules of its own to the SDK's, with two exceptions, each a consequence of how the
-// SDK's reports travel:
+// the page's view of that copy and tells its subscribers when it changed. It keeps no
+// versions of its own; two rules, both so that it never shows older state than the SDK
+// has reported:
 //
 // - A conversation record replaces the one held only if its `version` (the SDK's stamp)
 //   is not older, so a late or repeated report never shows older state. Versions compare
