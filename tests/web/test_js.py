@@ -17,7 +17,7 @@ def test_node_unit_tests_pass() -> None:
     if node is None:
         pytest.fail("Node.js is missing: install it (`bash .ci/setup`)", pytrace=False)
     result = subprocess.run(
-        [node, "--test", "tests/web/"],
+        [node, "--test", "--test-reporter=spec", "tests/web/"],
         cwd=ROOT,
         capture_output=True,
         text=True,
