@@ -8,11 +8,12 @@ from typing import Any
 from flask import Flask, Response, jsonify
 
 from server import api, errors, web
+from server.actions.receipts import ReceiptBatcher
 from server.actions.users import PasswordHashing, password_hasher
 from server.config import DEFAULTS
 from server.fanout import Hub, create_hub
 from server.ratelimit import RateLimits
-from server.routes import accounts, conversations
+from server.routes import accounts, conversations, groups
 from server.storage import Database
 
 
@@ -22,6 +23,7 @@ class Services:
     hub: Hub
     hasher: PasswordHashing
     rate_limits: RateLimits
+    receipts: ReceiptBatcher
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -34,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db = Database(str(app.config["DATABASE_URL"]))
     db.migrate()
     _ = db.epoch  # fail at start, not on the first request, if the schema is wrong
-    app.extensions["tidemark"] = Services(
+    services = Services(
         db=db,
         hub=create_hub(str(app.config["REDIS_URL"])),
         hasher=PasswordHashing(
@@ -45,12 +47,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         rate_limits=RateLimits(
             str(app.config["SEND_RATE_LIMIT"]), str(app.config["REDIS_URL"]) or "memory://"
         ),
+        # The hub is looked up at each flush: tests wrap it after the app is made.
+        receipts=ReceiptBatcher(db, lambda: services.hub),
     )
+    app.extensions["tidemark"] = services
 
     errors.init_app(app)
     api.init_app(app)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(conversations.bp)
+    app.register_blueprint(groups.bp)
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

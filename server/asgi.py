@@ -103,6 +103,7 @@ class TidemarkASGI:
     def close(self) -> None:
         """Finish the writes in flight, then release the database and the hub."""
         self._socket_executor.shutdown(wait=True)
+        self.services.receipts.close()
         self.services.hub.close()
         self.services.db.dispose()
 

@@ -39,6 +39,11 @@ class ErrorCode(IntEnum):
     USER_EXISTS = auto()
     USER_NOT_FOUND = auto()
     CONVERSATION_NOT_FOUND = auto()
+    NOT_GROUP_MEMBER = auto()
+    GROUP_PERMISSION_DENIED = auto()
+    GROUP_DISMISSED = auto()
+    GROUP_FULL = auto()
+    MESSAGE_NOT_FOUND = auto()
     INTERNAL = auto()
     UNAVAILABLE = auto()
 

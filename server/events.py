@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, field_validator
 
 from server.protocol import SERVER_EVENT_TYPES, SERVER_EVENTS
-from server.schemas import Conversation, Message, Receipt
+from server.schemas import Conversation, GroupReader, Message, Receipt
 
 
 class _Event(BaseModel):
@@ -53,7 +53,43 @@ class ReceiptC2C(_Event):
     receipt: Receipt
 
 
-EVENT_MODELS: tuple[type[_Event], ...] = (MessageNew, ConversationChanged, ReceiptC2C)
+class _Ephemeral(BaseModel):
+    """An event that is not state: no version, nothing to store (rules 16 and 17)."""
+
+    TYPE: ClassVar[str]
+
+    type: str
+    conversationID: str
+
+    @field_validator("type")
+    @classmethod
+    def _is_this_type(cls, value: str) -> str:
+        if value != cls.TYPE:
+            raise ValueError(f"expected {cls.TYPE!r}")
+        return value
+
+
+class ReceiptGroup(_Ephemeral):
+    TYPE = SERVER_EVENT_TYPES["RECEIPT_GROUP"]
+
+    readers: list[GroupReader]
+
+
+class Typing(_Ephemeral):
+    TYPE = SERVER_EVENT_TYPES["TYPING"]
+
+    userID: str
+    focus: bool
+    expiresInMs: Annotated[int, Field(gt=0)]
+
+
+EVENT_MODELS: tuple[type[_Event] | type[_Ephemeral], ...] = (
+    MessageNew,
+    ConversationChanged,
+    ReceiptC2C,
+    ReceiptGroup,
+    Typing,
+)
 
 if {model.TYPE for model in EVENT_MODELS} != set(SERVER_EVENTS):
     raise RuntimeError(
@@ -69,10 +105,14 @@ def _event_type(value: Any) -> Any:
 Event = Annotated[
     Annotated[MessageNew, Tag(MessageNew.TYPE)]
     | Annotated[ConversationChanged, Tag(ConversationChanged.TYPE)]
-    | Annotated[ReceiptC2C, Tag(ReceiptC2C.TYPE)],
+    | Annotated[ReceiptC2C, Tag(ReceiptC2C.TYPE)]
+    | Annotated[ReceiptGroup, Tag(ReceiptGroup.TYPE)]
+    | Annotated[Typing, Tag(Typing.TYPE)],
     Discriminator(_event_type),
 ]
-EVENT_ADAPTER: TypeAdapter[MessageNew | ConversationChanged | ReceiptC2C] = TypeAdapter(Event)
+EVENT_ADAPTER: TypeAdapter[
+    MessageNew | ConversationChanged | ReceiptC2C | ReceiptGroup | Typing
+] = TypeAdapter(Event)
 
 
 def message_new(state: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
@@ -101,4 +141,22 @@ def _event(model: type[_Event], state: dict[str, Any], **fields: Any) -> dict[st
         "epoch": state["epoch"],
         "totalUnreadCount": state["totalUnreadCount"],
         **fields,
+    }
+
+
+def receipt_group(conversation_id: str, positions: dict[str, int]) -> dict[str, Any]:
+    readers = [{"userID": u, "hasReadSeq": s} for u, s in sorted(positions.items())]
+    return {"type": ReceiptGroup.TYPE, "conversationID": conversation_id, "readers": readers}
+
+
+TYPING_TTL_MS = 5000  # a typing indicator expires on its own after this (rule 17)
+
+
+def typing(conversation_id: str, user_id: str, focus: bool) -> dict[str, Any]:
+    return {
+        "type": Typing.TYPE,
+        "conversationID": conversation_id,
+        "userID": user_id,
+        "focus": focus,
+        "expiresInMs": TYPING_TTL_MS,
     }

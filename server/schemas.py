@@ -50,9 +50,94 @@ class LoginRequest(Body):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class CreateGroupRequest(Body):
+GroupID = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,32}$")]
+MemberIDs = Annotated[list[UserID], Field(max_length=MAX_GROUP_MEMBERS - 1)]
+
+
+class GroupInfo(Body):
+    """OpenIM's ``groupInfo``: only the name is used (other fields are refused)."""
+
     groupName: Name
-    memberUserIDs: Annotated[list[UserID], Field(max_length=MAX_GROUP_MEMBERS - 1)]
+
+
+class CreateGroupRequest(Body):
+    """Tidemark's ``{groupName, memberUserIDs}`` or OpenIM's
+    ``{groupInfo: {groupName}, memberUserIDs, adminUserIDs}``; the caller owns the group."""
+
+    groupName: Name | None = None
+    groupInfo: GroupInfo | None = None
+    memberUserIDs: MemberIDs
+    adminUserIDs: MemberIDs = []
+
+    @model_validator(mode="after")
+    def _one_name(self) -> CreateGroupRequest:
+        if (self.groupName is None) == (self.groupInfo is None):
+            raise ValueError("give exactly one of groupName and groupInfo.groupName")
+        if not set(self.adminUserIDs) <= set(self.memberUserIDs):
+            raise ValueError("adminUserIDs must be among memberUserIDs")
+        return self
+
+    @property
+    def name(self) -> str:
+        if self.groupInfo is not None:
+            return self.groupInfo.groupName
+        assert self.groupName is not None
+        return self.groupName
+
+
+class UserListRequest(Body):
+    """inviteUserToGroup / kickGroupMember: OpenIM's ``{userIDList, reason}``."""
+
+    userIDList: Annotated[list[UserID], Field(min_length=1, max_length=MAX_GROUP_MEMBERS)]
+    reason: Annotated[str, StringConstraints(max_length=255)] = ""
+
+
+class TransferGroupRequest(Body):
+    newOwnerUserID: UserID
+
+
+class SetGroupInfoRequest(Body):
+    groupName: Name
+
+
+class SetRoleRequest(Body):
+    userID: UserID
+    roleLevel: Literal[60, 20] = Field(description="60 admin, 20 member (OpenIM's roleLevel)")
+
+
+class SpecifiedGroupsRequest(Body):
+    groupIDList: Annotated[list[GroupID], Field(min_length=1, max_length=100)]
+
+
+class MemberListQuery(Query):
+    offset: Annotated[int, Field(ge=0, le=MAX_GROUP_MEMBERS)] = 0
+    count: Annotated[int, Field(ge=1, le=MAX_GROUP_MEMBERS)] = 100
+    filter: Annotated[int, Field(ge=0, le=5, description="OpenIM's GroupMemberFilter")] = 0
+
+
+class ReceiptsQuery(Query):
+    seqs: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,16}(,[0-9]{1,16}){0,99}$")] = Field(
+        description="comma-separated seqs, at most 100"
+    )
+
+    @property
+    def seq_list(self) -> list[int]:
+        return [int(part) for part in self.seqs.split(",")]
+
+
+class ReadersQuery(Query):
+    seq: Seq
+    filter: Annotated[int, Field(ge=0, le=1, description="0 read, 1 not read (OpenIM)")] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_GROUP_MEMBERS)] = 0
+    count: Annotated[int, Field(ge=1, le=MAX_GROUP_MEMBERS)] = 100
+
+
+class TypingRequest(Body):
+    focus: bool
+
+
+class SocketTypingRequest(TypingRequest):
+    conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)]
 
 
 class SendMessageRequest(Body):
@@ -108,6 +193,7 @@ _LITERAL: Any = Literal  # the values are the protocol's, known at run time only
 _FIELD_TYPES: dict[str, Any] = {
     "string": str,
     "integer": int,
+    "boolean": bool,
     "count": Annotated[int, Field(ge=0)],
     "sessionType": _LITERAL[tuple(SESSION_TYPES.values())],
     "contentType": _LITERAL[tuple(CONTENT_TYPES.values())],
@@ -123,6 +209,10 @@ if TYPE_CHECKING:
     # What mypy sees: models without fields (they are built above, at run time).
     class TextElem(BaseModel): ...
 
+    class NotificationElem(BaseModel): ...
+
+    class GroupReader(BaseModel): ...
+
     class Message(BaseModel): ...
 
     class Conversation(BaseModel): ...
@@ -131,6 +221,8 @@ if TYPE_CHECKING:
 
 else:
     TextElem = RECORD_MODELS["TextElem"]
+    NotificationElem = RECORD_MODELS["NotificationElem"]
+    GroupReader = RECORD_MODELS["GroupReader"]
     Message = RECORD_MODELS["Message"]
     Conversation = RECORD_MODELS["Conversation"]
     Receipt = RECORD_MODELS["Receipt"]
@@ -167,6 +259,59 @@ class GroupResponse(BaseModel):
     groupID: str
     conversationID: str
     state: State
+
+
+class GroupMember(BaseModel):
+    """OpenIM's GroupMemberItem (the fields Tidemark has), plus the seq they joined at."""
+
+    groupID: str
+    userID: str
+    nickname: str
+    roleLevel: int
+    joinTime: int
+    joinSeq: int
+
+
+class MemberListResponse(BaseModel):
+    members: list[GroupMember]
+    total: int
+
+
+class GroupItem(BaseModel):
+    """OpenIM's GroupItem (the fields Tidemark has)."""
+
+    groupID: str
+    groupName: str
+    ownerUserID: str
+    memberCount: int
+    status: int = Field(description="0 normal, 2 dismissed")
+    createTime: int
+
+
+class GroupListResponse(BaseModel):
+    groups: list[GroupItem]
+
+
+class ReceiptCount(BaseModel):
+    seq: int
+    hasReadCount: int
+    groupMemberCount: int
+
+
+class ReceiptCountsResponse(BaseModel):
+    receipts: list[ReceiptCount]
+
+
+class Reader(BaseModel):
+    groupID: str
+    userID: str
+    nickname: str
+    roleLevel: int
+
+
+class ReadersResponse(BaseModel):
+    members: list[Reader]
+    total: int
 
 
 class SendMessageResponse(BaseModel):

@@ -24,13 +24,18 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from server.actions import messages, read_state
+from server.actions import messages, read_state, typing
 from server.actions.users import CurrentUser, authenticate
 from server.api import parse
 from server.errors import ApiError, ErrorCode
 from server.fanout import Connection
 from server.protocol import CLOSE_CODES, FRAMES, OPS
-from server.schemas import MarkReadRequest, SendMessageRequest, SocketMarkReadRequest
+from server.schemas import (
+    MarkReadRequest,
+    SendMessageRequest,
+    SocketMarkReadRequest,
+    SocketTypingRequest,
+)
 from server.storage import users as user_store
 
 log = logging.getLogger(__name__)
@@ -70,13 +75,21 @@ def _send_message(services: Any, user: CurrentUser, body: SendMessageRequest) ->
 
 def _mark_read(services: Any, user: CurrentUser, body: SocketMarkReadRequest) -> dict[str, Any]:
     request = MarkReadRequest(seq=body.seq)
-    return read_state.mark_read(services.db, services.hub, user, body.conversationID, request)
+    return read_state.mark_read(
+        services.db, services.hub, user, body.conversationID, request, services.receipts
+    )
+
+
+def _typing(services: Any, user: CurrentUser, body: SocketTypingRequest) -> dict[str, Any]:
+    typing.change_input_states(services.db, services.hub, user, body.conversationID, body.focus)
+    return {}
 
 
 # op -> (body model, action): the socket's requests, each the twin of an HTTP route.
 REQUESTS: dict[str, tuple[type[BaseModel], _Handler]] = {
     OPS["SEND_MESSAGE"]: (SendMessageRequest, _send_message),
     OPS["MARK_READ"]: (SocketMarkReadRequest, _mark_read),
+    OPS["CHANGE_INPUT_STATES"]: (SocketTypingRequest, _typing),
 }
 
 

@@ -148,6 +148,8 @@ def test_server_event_builders_match() -> None:
         events.message_new(state, {}),
         events.conversation_changed(state),
         events.receipt_c2c(state, "a", 1),
+        events.receipt_group("sg_g", {"a": 1}),
+        events.typing("sg_g", "a", True),
     ]
     assert {event["type"]: list(event) for event in built} == {
         kind: list(fields) for kind, fields in protocol.SERVER_EVENTS.items()
@@ -175,8 +177,10 @@ def test_storage_records_match() -> None:
         server_msg_id="m1",
         client_msg_id="c1",
         sender_id="a",
+        content_type=protocol.CONTENT_TYPES["TEXT"],
         content="hi",
         send_time=5,
+        left_seq=None,
         created_at=1,
         max_seq=1,
         has_read_seq=0,

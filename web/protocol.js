@@ -31,6 +31,11 @@ export const ErrorCode = Object.freeze({
   "USER_EXISTS": 1201,
   "USER_NOT_FOUND": 1202,
   "CONVERSATION_NOT_FOUND": 1301,
+  "NOT_GROUP_MEMBER": 1302,
+  "GROUP_PERMISSION_DENIED": 1303,
+  "GROUP_DISMISSED": 1304,
+  "GROUP_FULL": 1305,
+  "MESSAGE_NOT_FOUND": 1401,
   "INTERNAL": 1500,
   "UNAVAILABLE": 1503,
   "NETWORK_ERROR": 10000,
@@ -56,6 +61,11 @@ export const ErrorHttpStatus = Object.freeze({
   "USER_EXISTS": 409,
   "USER_NOT_FOUND": 404,
   "CONVERSATION_NOT_FOUND": 404,
+  "NOT_GROUP_MEMBER": 403,
+  "GROUP_PERMISSION_DENIED": 403,
+  "GROUP_DISMISSED": 410,
+  "GROUP_FULL": 409,
+  "MESSAGE_NOT_FOUND": 404,
   "INTERNAL": 500,
   "UNAVAILABLE": 503,
 });
@@ -73,6 +83,8 @@ export const SdkEvent = Object.freeze({
   "OnTotalUnreadMessageCountChanged": "OnTotalUnreadMessageCountChanged",
   "OnRecvNewMessages": "OnRecvNewMessages",
   "OnRecvC2CReadReceipt": "OnRecvC2CReadReceipt",
+  "OnRecvGroupReadReceipt": "OnRecvGroupReadReceipt",
+  "OnConversationUserInputStatusChanged": "OnConversationUserInputStatusChanged",
 });
 
 export const SdkErrorEvents = Object.freeze([
@@ -85,6 +97,8 @@ export const ServerEvent = Object.freeze({
   "MESSAGE_NEW": "message.new",
   "CONVERSATION_CHANGED": "conversation.changed",
   "RECEIPT_C2C": "receipt.c2c",
+  "RECEIPT_GROUP": "receipt.group",
+  "TYPING": "typing",
 });
 
 export const Frame = Object.freeze({
@@ -100,6 +114,7 @@ export const Frame = Object.freeze({
 export const Op = Object.freeze({
   "SEND_MESSAGE": "sendMessage",
   "MARK_READ": "markRead",
+  "CHANGE_INPUT_STATES": "changeInputStates",
 });
 
 export const CloseCode = Object.freeze({
@@ -113,10 +128,26 @@ export const CloseCode = Object.freeze({
 
 export const ContentType = Object.freeze({
   "TEXT": 101,
+  "MEMBER_QUIT": 1504,
+  "GROUP_OWNER_TRANSFERRED": 1507,
+  "MEMBER_KICKED": 1508,
+  "MEMBER_INVITED": 1509,
+  "GROUP_DISMISSED": 1511,
+  "MEMBER_SET_TO_ADMIN": 1517,
+  "MEMBER_SET_TO_ORDINARY": 1518,
+  "GROUP_NAME_UPDATED": 1520,
 });
 
 export const ContentElem = Object.freeze({
   "101": "textElem",
+  "1504": "notificationElem",
+  "1507": "notificationElem",
+  "1508": "notificationElem",
+  "1509": "notificationElem",
+  "1511": "notificationElem",
+  "1517": "notificationElem",
+  "1518": "notificationElem",
+  "1520": "notificationElem",
 });
 
 export const SessionType = Object.freeze({
@@ -135,6 +166,7 @@ export const MessageFields = Object.freeze([
   "sessionType",
   "contentType",
   "textElem",
+  "notificationElem",
   "sendTime",
 ]);
 
@@ -151,4 +183,5 @@ export const ConversationFields = Object.freeze([
   "latestMsg",
   "latestMsgSendTime",
   "version",
+  "isNotInGroup",
 ]);

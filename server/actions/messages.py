@@ -16,6 +16,7 @@ from server.fanout import Hub
 from server.schemas import HistoryQuery, SendMessageRequest
 from server.storage import Database, Tx, read_state
 from server.storage import conversations as conversation_store
+from server.storage import groups as group_store
 from server.storage import messages as message_store
 from server.storage import users as user_store
 
@@ -70,7 +71,12 @@ def _target_conversation(
         conversation_id = conversation_store.group_conversation_id(request.groupID)
         member_ids = conversation_store.member_ids(tx.conn, conversation_id)
         if user.user_id not in member_ids:
-            raise not_a_member(conversation_id)
+            if conversation_store.window(tx.conn, user.user_id, conversation_id) is None:
+                raise not_a_member(conversation_id)
+            (group,) = group_store.groups(tx.conn, [request.groupID])
+            if group.status == group_store.DISMISSED:
+                raise ApiError(ErrorCode.GROUP_DISMISSED, "the group was dismissed")
+            raise ApiError(ErrorCode.NOT_GROUP_MEMBER, "you are no longer in this group")
         user_store.lock_users(tx.conn, member_ids)
         return conversation_id, member_ids
     assert request.recvID is not None
@@ -93,7 +99,9 @@ def history(
     db: Database, user: CurrentUser, conversation_id: str, query: HistoryQuery
 ) -> dict[str, Any]:
     with db.read() as conn:
-        check_member(conn, user.user_id, conversation_id)
-        found = message_store.history(conn, conversation_id, query.beforeSeq, query.count + 1)
+        window = check_member(conn, user.user_id, conversation_id)
+        found = message_store.history(
+            conn, conversation_id, query.beforeSeq, query.count + 1, window
+        )
     page = found[: query.count]
     return {"messages": page, "isEnd": len(found) <= query.count}

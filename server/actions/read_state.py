@@ -6,6 +6,7 @@ from typing import Any
 
 from server import events
 from server.actions.conversations import not_a_member
+from server.actions.receipts import ReceiptBatcher
 from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser
 from server.fanout import Hub
@@ -16,8 +17,14 @@ from server.storage import users as user_store
 
 
 def mark_read(
-    db: Database, hub: Hub, user: CurrentUser, conversation_id: str, request: MarkReadRequest
+    db: Database,
+    hub: Hub,
+    user: CurrentUser,
+    conversation_id: str,
+    request: MarkReadRequest,
+    receipts: ReceiptBatcher | None = None,
 ) -> dict[str, Any]:
+    """``receipts``: where a group's new read position goes, to reach its senders."""
     # The peer of a single chat is in its ID: the users to lock are known before any read.
     peer_id = _peer(conversation_id, user.user_id)
     affected = [user.user_id] if peer_id is None else [user.user_id, peer_id]
@@ -45,6 +52,8 @@ def mark_read(
         if peer_id is not None:
             pushed.append((peer_id, events.receipt_c2c(states[peer_id], user.user_id, target)))
         tx.on_commit(lambda: hub.publish(pushed))
+        if peer_id is None and receipts is not None:
+            tx.on_commit(lambda: receipts.note(conversation_id, user.user_id, target))
     return {"state": mine}
 
 

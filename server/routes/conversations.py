@@ -4,20 +4,24 @@ from typing import Any
 
 from flask import Blueprint
 
-from server.actions import conversations, messages, read_state, sync
+from server.actions import messages, read_state, receipts, sync, typing
 from server.actions.users import CurrentUser
 from server.api import operation, services
 from server.schemas import (
-    CreateGroupRequest,
-    GroupResponse,
+    Empty,
     HistoryQuery,
     HistoryResponse,
     MarkReadRequest,
     MarkReadResponse,
+    ReadersQuery,
+    ReadersResponse,
+    ReceiptCountsResponse,
+    ReceiptsQuery,
     SendMessageRequest,
     SendMessageResponse,
     SyncQuery,
     SyncResponse,
+    TypingRequest,
 )
 
 bp = Blueprint("conversations", __name__, url_prefix="/api")
@@ -27,12 +31,6 @@ bp = Blueprint("conversations", __name__, url_prefix="/api")
 def get_sync(user: CurrentUser, query: SyncQuery) -> dict[str, Any]:
     """Everything changed since (epoch, version), or a full snapshot."""
     return sync.sync(services().db, user, query)
-
-
-@operation(bp, "POST", "/groups", body=CreateGroupRequest, response=GroupResponse, status=201)
-def create_group(user: CurrentUser, body: CreateGroupRequest) -> dict[str, Any]:
-    """Create a group with its members; the creator is always one."""
-    return conversations.create_group(services().db, services().hub, user, body)
 
 
 @operation(bp, "POST", "/messages", body=SendMessageRequest, response=SendMessageResponse)
@@ -63,4 +61,49 @@ def history(user: CurrentUser, conversation_id: str, query: HistoryQuery) -> dic
 )
 def mark_read(user: CurrentUser, conversation_id: str, body: MarkReadRequest) -> dict[str, Any]:
     """Move the read position forward (never back) and answer the resulting state."""
-    return read_state.mark_read(services().db, services().hub, user, conversation_id, body)
+    return read_state.mark_read(
+        services().db, services().hub, user, conversation_id, body, services().receipts
+    )
+
+
+@operation(
+    bp,
+    "GET",
+    "/conversations/<conversation_id>/receipts",
+    query=ReceiptsQuery,
+    response=ReceiptCountsResponse,
+)
+def receipt_counts(user: CurrentUser, conversation_id: str, query: ReceiptsQuery) -> dict[str, Any]:
+    """Groups: "read by N of M" for the messages at these seqs, from read positions."""
+    return receipts.counts(services().db, user, conversation_id, query.seq_list)
+
+
+@operation(
+    bp,
+    "GET",
+    "/conversations/<conversation_id>/readers",
+    query=ReadersQuery,
+    response=ReadersResponse,
+)
+def readers(user: CurrentUser, conversation_id: str, query: ReadersQuery) -> dict[str, Any]:
+    """Groups: the members at a message's seq who have (filter 0) or have not (1) read it."""
+    return receipts.readers(
+        services().db,
+        user,
+        conversation_id,
+        query.seq,
+        read=query.filter == 0,
+        offset=query.offset,
+        count=query.count,
+    )
+
+
+@operation(
+    bp, "POST", "/conversations/<conversation_id>/typing", body=TypingRequest, response=Empty
+)
+def change_input_states(
+    user: CurrentUser, conversation_id: str, body: TypingRequest
+) -> dict[str, Any]:
+    """Tell the other members this user is typing (focus) or stopped; never stored."""
+    typing.change_input_states(services().db, services().hub, user, conversation_id, body.focus)
+    return {}

@@ -31,13 +31,14 @@ def group_conversation_id(group_id: str) -> str:
 _GET_CONVERSATION = select(conversations).where(
     conversations.c.conversation_id == bindparam("conversation_id")
 )
-_IS_MEMBER = select(members.c.user_id).where(
+_WINDOW = select(members.c.join_seq, members.c.left_seq).where(
     members.c.user_id == bindparam("user_id"),
     members.c.conversation_id == bindparam("conversation_id"),
 )
+# Current members: those who left a group keep a read-only record, and no new messages.
 _MEMBER_IDS = (
     select(members.c.user_id)
-    .where(members.c.conversation_id == bindparam("conversation_id"))
+    .where(members.c.conversation_id == bindparam("conversation_id"), members.c.left_seq.is_(None))
     .order_by(members.c.user_id)
 )
 _INSERT_CONVERSATION = insert(conversations)
@@ -80,9 +81,14 @@ def get_conversation(conn: Connection, conversation_id: str) -> Row[*tuple[Any, 
     return conn.execute(_GET_CONVERSATION, {"conversation_id": conversation_id}).first()
 
 
-def is_member(conn: Connection, user_id: str, conversation_id: str) -> bool:
-    found = conn.scalar(_IS_MEMBER, {"user_id": user_id, "conversation_id": conversation_id})
-    return found is not None
+def window(conn: Connection, user_id: str, conversation_id: str) -> tuple[int, int | None] | None:
+    """The seqs this user sees here (rule 11): (join_seq, left_seq or None); None when
+    they never were a member."""
+    parameters = {"user_id": user_id, "conversation_id": conversation_id}
+    row = conn.execute(_WINDOW, parameters).first()
+    if row is None:
+        return None
+    return int(row.join_seq), None if row.left_seq is None else int(row.left_seq)
 
 
 def member_ids(conn: Connection, conversation_id: str) -> list[str]:
@@ -211,8 +217,10 @@ def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
             messages.c.server_msg_id,
             messages.c.client_msg_id,
             messages.c.sender_id,
+            messages.c.content_type,
             messages.c.content,
             messages.c.send_time,
+            members.c.left_seq,
         )
         .select_from(members)
         .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
@@ -247,6 +255,7 @@ def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
             row.server_msg_id,
             row.client_msg_id,
             row.sender_id,
+            row.content_type,
             row.content,
             row.send_time,
         )
@@ -264,6 +273,7 @@ def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
         "latestMsg": latest,
         "latestMsgSendTime": int(row.send_time if latest else row.created_at),
         "version": int(row.version),
+        "isNotInGroup": row.left_seq is not None,
     }
 
 
@@ -275,6 +285,7 @@ def message_record(
     server_msg_id: str,
     client_msg_id: str,
     sender_id: str,
+    content_type: int,
     content: str,
     send_time: int,
 ) -> dict[str, Any]:
@@ -283,7 +294,7 @@ def message_record(
         # User IDs never contain "_", so the two participants split cleanly.
         first, second = conversation_id[len("si_") :].split("_")
         recv_id = second if sender_id == first else first
-    return {
+    record: dict[str, Any] = {
         "serverMsgID": server_msg_id,
         "clientMsgID": client_msg_id,
         "conversationID": conversation_id,
@@ -292,7 +303,15 @@ def message_record(
         "recvID": recv_id,
         "groupID": group_id or "",
         "sessionType": conversation_type,
-        "contentType": TEXT,
-        CONTENT_ELEMS[TEXT]: {"content": content},
+        "contentType": int(content_type),
+        **_NO_ELEMS,
         "sendTime": int(send_time),
     }
+    elem = CONTENT_ELEMS[int(content_type)]
+    record[elem] = {"content": content} if elem == TEXT_ELEM else {"detail": content}
+    return record
+
+
+# Every message carries every elem field: null except the one its contentType names.
+_NO_ELEMS: dict[str, None] = dict.fromkeys(CONTENT_ELEMS.values())
+TEXT_ELEM = CONTENT_ELEMS[TEXT]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, insert, select
 
-from server.storage.conversations import message_record
+from server.storage.conversations import TEXT, message_record
 from server.storage.tables import conversations, messages
 
 _NO_BOUND = 2**63 - 1
@@ -19,6 +20,7 @@ _COLUMNS = (
     messages.c.server_msg_id,
     messages.c.client_msg_id,
     messages.c.sender_id,
+    messages.c.content_type,
     messages.c.content,
     messages.c.send_time,
 )
@@ -40,6 +42,7 @@ _HISTORY = (
     _select()
     .where(messages.c.conversation_id == bindparam("conversation_id"))
     .where(messages.c.seq < bindparam("before_seq"))
+    .where(messages.c.seq >= bindparam("from_seq"))
     .order_by(messages.c.seq.desc())
     .limit(bindparam("count"))
 )
@@ -63,10 +66,12 @@ def insert_message(
     sender_id: str,
     content: str,
     send_time: int,
+    content_type: int = TEXT,
 ) -> None:
     conn.execute(
         _INSERT,
         {
+            "content_type": content_type,
             "conversation_id": conversation_id,
             "seq": seq,
             "server_msg_id": server_msg_id,
@@ -79,13 +84,35 @@ def insert_message(
 
 
 def history(
-    conn: Connection, conversation_id: str, before_seq: int | None, count: int
+    conn: Connection,
+    conversation_id: str,
+    before_seq: int | None,
+    count: int,
+    window: tuple[int, int | None] = (0, None),
 ) -> list[dict[str, Any]]:
-    """Up to ``count`` messages below ``before_seq`` (all when None), newest first."""
+    """Up to ``count`` messages below ``before_seq`` (all when None), newest first, within
+    the reader's ``window`` of seqs (rule 11: from its join seq, to its leaving seq)."""
+    first, last = window
+    before = _NO_BOUND if before_seq is None else before_seq
+    if last is not None:
+        before = min(before, last + 1)
     parameters = {
         "conversation_id": conversation_id,
         # seq is a BIGINT: no message lies above this bound.
-        "before_seq": _NO_BOUND if before_seq is None else before_seq,
+        "before_seq": before,
+        "from_seq": first,
         "count": count,
     }
     return [message_record(*row) for row in conn.execute(_HISTORY, parameters)]
+
+
+_SENDERS = select(messages.c.seq, messages.c.sender_id).where(
+    messages.c.conversation_id == bindparam("conversation_id"),
+    messages.c.seq.in_(bindparam("seqs", expanding=True)),
+)
+
+
+def senders(conn: Connection, conversation_id: str, seqs: Collection[int]) -> dict[int, str]:
+    """seq -> sender of the messages at these seqs."""
+    rows = conn.execute(_SENDERS, {"conversation_id": conversation_id, "seqs": list(seqs)})
+    return {int(seq): sender for seq, sender in rows}

@@ -61,7 +61,11 @@ def _advance_on_send_statement() -> Update:
     seq = bindparam("b_seq", type_=BigInteger)
     return (
         update(members)
-        .where(members.c.conversation_id == bindparam("b_conversation_id"))
+        .where(
+            members.c.conversation_id == bindparam("b_conversation_id"),
+            # Those who left keep their record as it was when they left (rule 11).
+            members.c.left_seq.is_(None),
+        )
         .values(
             has_read_seq=case(
                 (and_(members.c.user_id == sender, members.c.has_read_seq < seq), seq),

@@ -54,6 +54,8 @@ conversations = Table(
     # The last assigned message seq; the next message takes max_seq + 1.
     Column("max_seq", BigInteger, nullable=False, default=0),
     Column("created_at", BigInteger, nullable=False),
+    # OpenIM's group status: 0 normal, 2 dismissed (read-only for everyone).
+    Column("status", Integer, nullable=False, default=0, server_default="0"),
 )
 
 members = Table(
@@ -75,6 +77,16 @@ members = Table(
     Column("max_seq", BigInteger, nullable=False, default=0, server_default="0"),
     # The user's version when this record last changed: incremental sync reads by it.
     Column("version", BigInteger, nullable=False),
+    # Groups: OpenIM's roleLevel (100 owner, 60 admin, 20 member), and the window of seqs
+    # the member sees (rule 11): from join_seq, up to left_seq once they left or were
+    # removed (NULL while a member). A left record keeps max_seq = has_read_seq = left_seq.
+    Column("role", Integer, nullable=False, default=20, server_default="20"),
+    Column("join_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("left_seq", BigInteger, nullable=True),
+    # The read position they had reached when they left: receipts count it (rule 16),
+    # while has_read_seq is moved to left_seq so the record adds 0 unread (rule 11).
+    Column("left_read_seq", BigInteger, nullable=True),
+    Column("join_time", BigInteger, nullable=False, default=0, server_default="0"),
     Index("ix_members_user_version", "user_id", "version"),
     Index("ix_members_user_unread", "user_id", "max_seq", "has_read_seq"),
     Index("ix_members_conversation", "conversation_id"),
@@ -93,6 +105,8 @@ messages = Table(
     Column("server_msg_id", String(32), nullable=False, unique=True),
     Column("client_msg_id", String(64), nullable=False),
     Column("sender_id", String(32), ForeignKey("users.user_id"), nullable=False),
+    # 101 text; 15xx a membership notification (rule 12), whose content is its JSON detail.
+    Column("content_type", Integer, nullable=False, default=101, server_default="101"),
     Column("content", Text, nullable=False),
     Column("send_time", BigInteger, nullable=False),
     UniqueConstraint("sender_id", "client_msg_id", name="uq_messages_sender_client_msg"),

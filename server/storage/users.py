@@ -103,3 +103,14 @@ def token_owner(conn: Connection, token_hash: str) -> tuple[str, str, int] | Non
 
 def delete_token(conn: Connection, token_hash: str) -> None:
     conn.execute(_DELETE_TOKEN, {"b_token_hash": token_hash})
+
+
+_NICKNAMES = select(users.c.user_id, users.c.nickname).where(
+    users.c.user_id.in_(bindparam("user_ids", expanding=True))
+)
+
+
+def nicknames(conn: Connection, user_ids: Iterable[str]) -> dict[str, str]:
+    """user_id -> nickname, for those of these users who exist."""
+    rows = conn.execute(_NICKNAMES, {"user_ids": sorted(set(user_ids))})
+    return {user_id: nickname for user_id, nickname in rows}

@@ -21,6 +21,10 @@ class TextElem(TypedDict):
     content: str
 
 
+class NotificationElem(TypedDict):
+    detail: str  # JSON: opUser and what changed (see protocol.json)
+
+
 class Message(TypedDict):
     serverMsgID: str
     clientMsgID: str
@@ -31,7 +35,8 @@ class Message(TypedDict):
     groupID: str
     sessionType: int
     contentType: int
-    textElem: TextElem
+    textElem: TextElem | None
+    notificationElem: NotificationElem | None
     sendTime: int
 
 
@@ -48,6 +53,7 @@ class Conversation(TypedDict):
     latestMsg: Message | None
     latestMsgSendTime: int
     version: int
+    isNotInGroup: bool
 
 
 class CacheMeta(TypedDict):
