@@ -22,6 +22,7 @@ from benchmarks import (
     b4_sync,
     b5_unread,
     b6_longtasks,
+    b10_group_read,
     plots,
 )
 
@@ -52,6 +53,10 @@ def _b6(args: argparse.Namespace) -> Any:
     return b6_longtasks.run(args.tiny)
 
 
+def _b10(args: argparse.Namespace) -> Any:
+    return b10_group_read.run(args.tiny)
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "B1": _b1,
     "B2": _b2,
@@ -59,6 +64,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "B4": _b4,
     "B5": _b5,
     "B6": _b6,
+    "B10": _b10,
 }
 
 
@@ -243,6 +249,25 @@ def table(results: dict[str, Any]) -> str:
                         + (" (target: none > 50 ms)" if phase == "sync" else ""),
                     )
                 )
+    if "B10" in results:
+        r = results["B10"]
+        for case in ("one sender", f"{r['senders']} senders"):
+            c = r[case]
+            s = c["cpu_ms_per_mark_read"]
+            rows.append(
+                (
+                    "B10",
+                    f"group of {r['members']}: mark-read of {c['messages_read_per_mark_read']}"
+                    f" msgs, {case}",
+                    f"{s['median']:.2f} ms",
+                    f"{s['p90']:.2f} ms",
+                    "",
+                    str(s["runs"]),
+                    f"server cpu per op; {c['events_per_mark_read']:.0f} events per op; receipt"
+                    f" flush {c['receipt_flush']['events']} events,"
+                    f" {c['receipt_flush']['cpu_ms']:.1f} ms",
+                )
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
