@@ -17,13 +17,12 @@ from server.protocol import SERVER_EVENT_TYPES, SERVER_EVENTS
 from server.schemas import Conversation, GroupReader, Message, Receipt
 
 
-class _Event(BaseModel):
+class _Typed(BaseModel):
+    """An event of the protocol: its ``type`` must be this model's."""
+
     TYPE: ClassVar[str]
 
     type: str
-    version: int
-    epoch: str
-    totalUnreadCount: Annotated[int, Field(ge=0)]
 
     @field_validator("type")
     @classmethod
@@ -31,6 +30,14 @@ class _Event(BaseModel):
         if value != cls.TYPE:
             raise ValueError(f"expected {cls.TYPE!r}")
         return value
+
+
+class _Event(_Typed):
+    """State: absolute, with the user's version after the change (rules 5 and 6)."""
+
+    version: int
+    epoch: str
+    totalUnreadCount: Annotated[int, Field(ge=0)]
 
 
 class MessageNew(_Event):
@@ -53,20 +60,10 @@ class ReceiptC2C(_Event):
     receipt: Receipt
 
 
-class _Ephemeral(BaseModel):
+class _Ephemeral(_Typed):
     """An event that is not state: no version, nothing to store (rules 16 and 17)."""
 
-    TYPE: ClassVar[str]
-
-    type: str
     conversationID: str
-
-    @field_validator("type")
-    @classmethod
-    def _is_this_type(cls, value: str) -> str:
-        if value != cls.TYPE:
-            raise ValueError(f"expected {cls.TYPE!r}")
-        return value
 
 
 class ReceiptGroup(_Ephemeral):
@@ -83,7 +80,7 @@ class Typing(_Ephemeral):
     expiresInMs: Annotated[int, Field(gt=0)]
 
 
-EVENT_MODELS: tuple[type[_Event] | type[_Ephemeral], ...] = (
+EVENT_MODELS: tuple[type[_Typed], ...] = (
     MessageNew,
     ConversationChanged,
     ReceiptC2C,
