@@ -8,6 +8,7 @@ difference. The server and the SDK read the file through the same loader
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import re
 import typing
@@ -142,18 +143,29 @@ def test_server_event_models_match() -> None:
 
 
 def test_server_event_builders_match() -> None:
+    """Each serverEvents type has its builder in server/events.py, named after the type
+    (``message.new`` → ``message_new``), giving exactly the declared fields."""
     record = {"conversationID": "si_a_b"}
     state = {"version": 1, "epoch": "e", "totalUnreadCount": 0, "conversations": [record]}
-    built = [
-        events.message_new(state, {}),
-        events.conversation_changed(state),
-        events.receipt_c2c(state, "a", 1),
-        events.receipt_group("sg_g", {"a": 1}),
-        events.typing("sg_g", "a", True),
-    ]
-    assert {event["type"]: list(event) for event in built} == {
-        kind: list(fields) for kind, fields in protocol.SERVER_EVENTS.items()
-    }, "server/events.py: each builder must give exactly its serverEvents entry's fields"
+    samples = {
+        "state": state,
+        "message": {},
+        "reader_id": "a",
+        "has_read_seq": 1,
+        "conversation_id": "sg_g",
+        "positions": {"a": 1},
+        "user_id": "a",
+        "focus": True,
+    }
+    built = {}
+    for kind, fields in protocol.SERVER_EVENTS.items():
+        builder = getattr(events, kind.replace(".", "_"), None)
+        assert builder is not None, f"server/events.py needs a builder {kind.replace('.', '_')}()"
+        arguments = [samples[name] for name in inspect.signature(builder).parameters]
+        built[kind] = list(builder(*arguments))
+        assert built[kind] == list(fields), (
+            f"server/events.py: {builder.__name__} must give exactly the fields of {kind!r}"
+        )
 
 
 def test_server_record_models_match() -> None:

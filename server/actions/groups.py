@@ -135,7 +135,9 @@ class _Change:
             server_msg_id=secrets.token_hex(16),
             client_msg_id=f"n-{secrets.token_hex(16)}",
             sender_id=self.user.user_id,
-            content=json.dumps({"opUser": self.who(self.user.user_id), **detail}),
+            content=json.dumps(
+                {"detail": json.dumps({"opUser": self.who(self.user.user_id), **detail})}
+            ),
             send_time=now_ms(),
             content_type=CONTENT_TYPES[content_type],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -307,8 +308,9 @@ def message_record(
         **_NO_ELEMS,
         "sendTime": int(send_time),
     }
+    # Text is stored as itself; any other content type as the JSON of its elem.
     elem = CONTENT_ELEMS[int(content_type)]
-    record[elem] = {"content": content} if elem == TEXT_ELEM else {"detail": content}
+    record[elem] = {"content": content} if elem == TEXT_ELEM else json.loads(content)
     return record
 
 
