@@ -6,7 +6,7 @@
 // state. The SDK's count and list queries wait for the first sync (rule 9).
 
 import { ErrorCode, SdkEvent, SessionType } from "./protocol.js";
-import { highestSeq } from "./model.js";
+import { highestSeq, isNotification, readOnlyReason } from "./model.js";
 import { asError } from "./sdk.js";
 
 const LOGGED_IN = 3;
@@ -19,6 +19,33 @@ const SESSION_EXPIRED = "Your session has expired. Please log in again.";
 // The page's own note of who is logged in (the SDK keeps the session itself); used to
 // tell my messages from others' when the SDK offers no getSelfUserInfo.
 const ME_KEY = "tidemark.page.me";
+const GROUP_MAX_MEMBERS = 500;
+/** While the user types, "typing" is said at most this often (the server shows it for 5 s). */
+const TYPING_EVERY_MS = 2000;
+/** How long the server shows a "typing" it is not told again (events.py TYPING_TTL_MS). */
+const TYPING_TTL_MS = 5000;
+/** Someone else's "typing" goes after this without news (rule 17), should no "stopped" come. */
+const TYPING_SHOWN_MS = 6000;
+/** Receipt events and new messages within this window are one question for the counts. */
+const RECEIPTS_DEBOUNCE_MS = 250;
+/** getGroupMessageReceiptCounts takes at most this many seqs at once (server: 100). */
+const RECEIPT_BATCH = 100;
+/** Errors that mean "you are not (or no longer) in this group": the page already says so. */
+const NOT_IN_GROUP_CODES = new Set([
+  ErrorCode.NOT_GROUP_MEMBER, ErrorCode.GROUP_DISMISSED, ErrorCode.CONVERSATION_NOT_FOUND,
+]);
+
+/** A list answer as an array: OpenIM answers a bare array; the server's shape has `key`. */
+function listOf(answer, ...keys) {
+  if (Array.isArray(answer)) return answer;
+  for (const key of keys) if (Array.isArray(answer?.[key])) return answer[key];
+  return [];
+}
+
+/** User IDs typed into one field ("bob, carol dave"): lower-cased, unique, in order. */
+function parseUserIDs(text) {
+  return [...new Set(String(text).split(/[\s,;]+/).map((s) => s.trim().toLowerCase()).filter(Boolean))];
+}
 
 /** The conversation ID the SDK gives a chat with `sourceID` (a user, or a group). */
 export function conversationIDFor(type, myUserID, sourceID) {
@@ -36,17 +63,30 @@ export class Controller {
   #readAgain = new Set();
   /** The chat (key) whose newest page is loading, and whether a newer one is wanted after. */
   #latest = { key: 0, again: false };
+  /** The chat (key) whose member list is being read, whether to read again, and the
+   *  conversation's maxSeq when last asked (a notification past it changes the list). */
+  #members = { key: 0, again: false, askedAt: { key: 0, seq: 0 } };
+  /** Receipt counts: the chat (key), seqs asked or answered, seqs wanted at the next ask. */
+  #receipts = { key: 0, asked: new Set(), wanted: new Set(), timer: 0, readers: false };
+  /** The conversation I last said I am typing in, and when (0: I said nothing or stopped). */
+  #typingSent = { id: "", at: 0 };
+  /** `${conversationID} ${userID}` -> the timer that takes their "typing" down */
+  #typingTimers = new Map();
 
   /**
    * @param {import("./model.js").Model} model
    * @param {ReturnType<import("./sdk.js").connectSdk>} sdk
-   * @param {{storage: Storage, visible: () => boolean}} env
+   * @param {{storage: Storage, visible: () => boolean, now?: () => number,
+   *          setTimer?: (run: () => void, ms: number) => any, clearTimer?: (timer: any) => void}} env
    */
-  constructor(model, sdk, { storage, visible }) {
+  constructor(model, sdk, { storage, visible, now = Date.now, setTimer, clearTimer }) {
     this.model = model;
     this.sdk = sdk;
     this.storage = storage;
     this.visible = visible;
+    this.now = now;
+    this.setTimer = setTimer ?? ((run, ms) => setTimeout(run, ms));
+    this.clearTimer = clearTimer ?? ((timer) => clearTimeout(timer));
     model.subscribe((change) => this.#onChange(change));
   }
 
@@ -95,12 +135,16 @@ export class Controller {
       // A snapshot may have dropped conversations (events only name the ones that
       // exist): read the whole list again.
       if (model.me) this.refresh({ again: true });
+      // Receipt events missed while offline are not replayed: ask for the counts again.
+      this.#wantReceipts({ all: true });
     });
     sdk.on(SdkEvent.OnSyncServerFailed, () => model.syncFailed());
     sdk.on(SdkEvent.OnNewConversation, (list) => model.conversationsChanged(list));
     sdk.on(SdkEvent.OnConversationChanged, (list) => model.conversationsChanged(list));
     sdk.on(SdkEvent.OnTotalUnreadMessageCountChanged, (total) => model.totalChanged(total));
     sdk.on(SdkEvent.OnRecvNewMessages, (messages) => model.messagesReceived(messages));
+    sdk.on(SdkEvent.OnRecvGroupReadReceipt, (data) => this.#groupReceipt(data));
+    sdk.on(SdkEvent.OnConversationUserInputStatusChanged, (data) => this.#typingEvent(data));
     // OnRecvC2CReadReceipt needs nothing: the peer's read position comes in the
     // conversation record (OnConversationChanged, announced before the receipt).
     sdk.on(SdkEvent.OnUserTokenExpired, () => {
@@ -248,6 +292,7 @@ export class Controller {
   }
 
   close() {
+    this.stopComposing();
     this.model.closeChat();
   }
 
@@ -293,8 +338,10 @@ export class Controller {
   #open(id, peer = "") {
     const { model } = this;
     if (model.chat?.id !== id) {
+      this.stopComposing();
       model.openChat(id, { peer });
       this.#loadLatest();
+      if (model.chat.type === SessionType.GROUP) this.#loadMembers();
     }
     if (model.conversations.has(id)) this.autoMarkRead("open");
   }
@@ -347,11 +394,12 @@ export class Controller {
     }
   }
 
-  /** The open conversation's record changed (an event or a list read). */
+  /** The open conversation's record changed (an event or a list read), or its messages. */
   #onChange(change) {
+    const chat = this.model.chat;
+    if (change.messages && chat?.type === SessionType.GROUP && chat.loaded) this.#messagesShown(chat);
     const record = this.model.openRecord;
     if (!record || !change.conversations?.changed.includes(record)) return;
-    const chat = this.model.chat;
     // Messages a sync brought in are not announced as new: fetch what we do not show.
     if (chat.loaded && record.maxSeq > highestSeq(chat)) this.#loadLatest();
     if ((Number(record.unreadCount) || 0) > 0) this.autoMarkRead("new messages");
@@ -400,6 +448,289 @@ export class Controller {
         const record = model.openRecord;
         if (record?.conversationID === id && this.visible() && record.unreadCount > 0) this.markRead(id);
       }
+    }
+  }
+
+  // -- groups: the member panel -----------------------------------------------------------
+
+  /** Open or close (or, without `open`, toggle) the open group's member panel. */
+  toggleMembers(open) {
+    const chat = this.model.chat;
+    if (!chat || chat.type !== SessionType.GROUP) return;
+    const next = open ?? !chat.panelOpen;
+    if (next) this.model.readersClosed(chat.key);
+    this.model.setPanelOpen(chat.key, next);
+    if (next) this.#loadMembers();
+  }
+
+  /**
+   * Read the open group's members (getGroupMemberList), one question at a time: a call
+   * while one is in flight asks once more after it, so the last answer is the newest.
+   */
+  async #loadMembers() {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || chat.type !== SessionType.GROUP || !chat.groupID) return;
+    if (readOnlyReason(model.openRecord)) return; // not a member: there is no list to read
+    if (this.#members.key === chat.key) {
+      this.#members.again = true;
+      return;
+    }
+    this.#members = { key: chat.key, again: false, askedAt: { key: chat.key, seq: Number(model.openRecord?.maxSeq) || highestSeq(chat) } };
+    try {
+      const answer = await sdk.call("getGroupMemberList", {
+        groupID: chat.groupID, filter: 0, offset: 0, count: GROUP_MAX_MEMBERS,
+      });
+      model.membersAnswered(chat.key, listOf(answer, "members", "list", "memberList"));
+    } catch (error) {
+      const { errCode, errMsg } = asError(error);
+      if (!NOT_IN_GROUP_CODES.has(errCode) && model.chat === chat && chat.panelOpen) {
+        model.showError(`Could not load the members: ${errMsg}`, "members");
+      }
+      model.membersFailed(chat.key);
+    }
+    const again = this.#members.key === chat.key && this.#members.again;
+    if (this.#members.key === chat.key) this.#members = { ...this.#members, key: 0, again: false };
+    if (again && model.chat === chat) this.#loadMembers();
+  }
+
+  /** Add the users named in `text` (owner, admins). True once the server has added them. */
+  async inviteMembers(text) {
+    const userIDList = parseUserIDs(text);
+    const bad = userIDList.filter((id) => !USER_ID.test(id));
+    if (userIDList.length === 0 || bad.length) {
+      this.model.showError(bad.length ? `Not a user ID: ${bad.join(", ")}` : "Enter the user ID of someone to add.");
+      return false;
+    }
+    return this.#groupAction("Could not add", "inviteUserToGroup", (groupID) => ({ groupID, reason: "", userIDList }));
+  }
+
+  kickMember(userID) {
+    return this.#groupAction("Could not remove", "kickGroupMember", (groupID) => ({ groupID, reason: "", userIDList: [userID] }));
+  }
+
+  quitGroup() {
+    return this.#groupAction("Could not leave", "quitGroup", (groupID) => groupID);
+  }
+
+  dismissGroup() {
+    return this.#groupAction("Could not dismiss the group", "dismissGroup", (groupID) => groupID);
+  }
+
+  transferOwner(newOwnerUserID) {
+    return this.#groupAction("Could not transfer the group", "transferGroupOwner", (groupID) => ({ groupID, newOwnerUserID }));
+  }
+
+  setMemberRole(userID, roleLevel) {
+    return this.#groupAction("Could not change the role", "setGroupMemberRoleLevel", (groupID) => ({ groupID, userID, roleLevel }));
+  }
+
+  /** Rename the open group (owner, admins); the name changes when the record does. */
+  renameGroup(name) {
+    const groupName = String(name).trim();
+    if (!groupName || groupName.length > 64) {
+      this.model.showError("A group name has 1–64 characters.");
+      return Promise.resolve(false);
+    }
+    if (groupName === this.model.openRecord?.showName) return Promise.resolve(true);
+    return this.#groupAction("Could not rename the group", "setGroupInfo", (groupID) => ({ groupID, groupName }));
+  }
+
+  /**
+   * Ask the SDK for a change to the open group. Nothing is shown before the server has
+   * committed it: the list is read again after the answer, and the notification message
+   * and the conversation's record come as events. A refusal goes to the error banner.
+   */
+  async #groupAction(what, method, argFor) {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || chat.type !== SessionType.GROUP || !chat.groupID) return false;
+    try {
+      await sdk.call(method, argFor(chat.groupID));
+      model.clearError("group");
+      if (model.chat === chat) this.#loadMembers();
+      return true;
+    } catch (error) {
+      model.showError(`${what}: ${asError(error).errMsg}`, "group");
+      return false;
+    }
+  }
+
+  // -- groups: "read by N of M" -----------------------------------------------------------
+
+  /** The open group's messages changed: count what is new of mine, re-read the members
+   *  after a notification they have not seen. */
+  #messagesShown(chat) {
+    const me = this.model.me?.userID;
+    const receipts = this.#receiptsFor(chat);
+    const seqs = [];
+    let notice = false;
+    for (const message of chat.messages.values()) {
+      if (!message.seq) continue;
+      if (isNotification(message)) {
+        const asked = this.#members.askedAt;
+        if (asked.key === chat.key && message.seq > asked.seq) notice = true;
+      } else if (message.sendID === me && !receipts.asked.has(message.seq)) {
+        seqs.push(message.seq);
+      }
+    }
+    if (notice) this.#loadMembers();
+    if (seqs.length) this.#wantReceipts({ seqs });
+  }
+
+  /** The receipt bookkeeping of `chat` (started over for each opening). */
+  #receiptsFor(chat) {
+    if (this.#receipts.key !== chat.key) {
+      this.clearTimer(this.#receipts.timer);
+      this.#receipts = { key: chat.key, asked: new Set(), wanted: new Set(), timer: 0, readers: false };
+    }
+    return this.#receipts;
+  }
+
+  /** OnRecvGroupReadReceipt: members read up to new positions in a conversation. */
+  #groupReceipt(data) {
+    const chat = this.model.chat;
+    const me = this.model.me?.userID;
+    for (const receipt of Array.isArray(data) ? data : [data]) {
+      if (!chat || receipt?.conversationID !== chat.id || chat.type !== SessionType.GROUP) continue;
+      const upTo = Math.max(0, ...listOf(receipt.readers, "readers")
+        .filter((r) => r.userID !== me).map((r) => Number(r.hasReadSeq) || 0));
+      if (!upTo) continue;
+      // Only my messages at or below the new positions that are not read by all yet.
+      const seqs = [];
+      for (const message of chat.messages.values()) {
+        if (message.sendID !== me || !message.seq || message.seq > upTo || isNotification(message)) continue;
+        const held = chat.receipts.get(message.seq);
+        if (!held || held.hasReadCount < held.groupMemberCount) seqs.push(message.seq);
+      }
+      const readers = Boolean(chat.readers && chat.readers.seq <= upTo);
+      if (seqs.length || readers) this.#wantReceipts({ seqs, readers });
+    }
+  }
+
+  /** Note seqs to count (`all`: every message of mine shown); asked together shortly. */
+  #wantReceipts({ seqs = [], all = false, readers = false }) {
+    const { model } = this;
+    const chat = model.chat;
+    if (!chat || chat.type !== SessionType.GROUP || !model.me) return;
+    const state = this.#receiptsFor(chat);
+    if (all) {
+      for (const message of chat.messages.values()) {
+        if (message.seq && message.sendID === model.me.userID && !isNotification(message)) state.wanted.add(message.seq);
+      }
+      state.readers ||= Boolean(chat.readers);
+    }
+    for (const seq of seqs) state.wanted.add(seq);
+    state.readers ||= readers;
+    if ((state.wanted.size === 0 && !state.readers) || state.timer) return;
+    state.timer = this.setTimer(() => {
+      state.timer = 0;
+      this.#askReceipts(chat);
+    }, RECEIPTS_DEBOUNCE_MS);
+  }
+
+  /** getGroupMessageReceiptCounts for what is wanted (and the reader list, if it shows). */
+  async #askReceipts(chat) {
+    const { model, sdk } = this;
+    const state = this.#receipts;
+    if (model.chat !== chat || state.key !== chat.key) return;
+    const seqs = [...state.wanted].sort((a, b) => a - b);
+    state.wanted.clear();
+    const readers = state.readers;
+    state.readers = false;
+    for (const seq of seqs) state.asked.add(seq);
+    if (readers && chat.readers) this.#loadReaders(chat, chat.readers.seq);
+    if (!sdk.has("getGroupMessageReceiptCounts")) return;
+    for (let i = 0; i < seqs.length; i += RECEIPT_BATCH) {
+      const batch = seqs.slice(i, i + RECEIPT_BATCH);
+      try {
+        const answer = await sdk.call("getGroupMessageReceiptCounts", { conversationID: chat.id, seqs: batch });
+        model.receiptsAnswered(chat.key, listOf(answer, "receipts", "list"));
+      } catch (error) {
+        // Derived data: a count that failed is asked again at the next receipt or sync.
+        for (const seq of batch) state.asked.delete(seq);
+        console.warn("Tidemark: receipt counts failed", asError(error).errMsg);
+      }
+    }
+  }
+
+  /** Show who has read my message at `seq` (and who has not yet). */
+  openReaders(seq) {
+    const chat = this.model.chat;
+    if (!chat || chat.type !== SessionType.GROUP || !seq) return;
+    this.model.setPanelOpen(chat.key, false);
+    this.model.readersOpened(chat.key, seq);
+    this.#loadReaders(chat, seq);
+  }
+
+  closeReaders() {
+    const chat = this.model.chat;
+    if (chat) this.model.readersClosed(chat.key);
+  }
+
+  async #loadReaders(chat, seq) {
+    const { model, sdk } = this;
+    const message = [...chat.messages.values()].find((m) => m.seq === seq);
+    const ask = (filter) => sdk.call("getGroupMessageReaderList", {
+      conversationID: chat.id, clientMsgID: message?.clientMsgID ?? "", seq, filter, offset: 0, count: GROUP_MAX_MEMBERS,
+    });
+    try {
+      const [read, unread] = await Promise.all([ask(0), ask(1)]);
+      model.readersAnswered(chat.key, seq, listOf(read, "members", "list"), listOf(unread, "members", "list"));
+    } catch (error) {
+      if (model.chat === chat) model.showError(`Could not load who has read it: ${asError(error).errMsg}`);
+      model.readersFailed(chat.key, seq);
+    }
+  }
+
+  // -- typing (rule 17: ephemeral, never state) ------------------------------------------
+
+  /** The user is typing in the open chat: say so, at most every TYPING_EVERY_MS. */
+  composing() {
+    const { model } = this;
+    const chat = model.chat;
+    const record = model.openRecord;
+    if (!chat || !record || readOnlyReason(record) || !this.sdk.has("changeInputStates")) return;
+    const now = this.now();
+    if (this.#typingSent.id === chat.id && now - this.#typingSent.at < TYPING_EVERY_MS) return;
+    if (this.#typingSent.id && this.#typingSent.id !== chat.id) this.stopComposing();
+    this.#typingSent = { id: chat.id, at: now };
+    this.#sayTyping(chat.id, true);
+  }
+
+  /** The user sent, cleared the field, left it or the chat: no longer typing. */
+  stopComposing() {
+    const { id, at } = this.#typingSent;
+    if (!id) return;
+    this.#typingSent = { id: "", at: 0 };
+    if (this.now() - at < TYPING_TTL_MS) this.#sayTyping(id, false); // else it has gone by itself
+  }
+
+  async #sayTyping(conversationID, focus) {
+    try {
+      await this.sdk.call("changeInputStates", { conversationID, focus });
+    } catch (error) {
+      // Ephemeral: a lost indicator expires on its own; nothing to report.
+      console.debug("Tidemark: changeInputStates failed", asError(error).errMsg);
+    }
+  }
+
+  /** OnConversationUserInputStatusChanged: someone started or stopped typing. */
+  #typingEvent(data) {
+    for (const event of Array.isArray(data) ? data : [data]) {
+      const { conversationID, userID } = event ?? {};
+      if (!conversationID || !userID) continue;
+      const focus = Boolean(event.focus);
+      const key = `${conversationID} ${userID}`;
+      this.clearTimer(this.#typingTimers.get(key));
+      this.#typingTimers.delete(key);
+      this.model.typingChanged(conversationID, userID, focus);
+      if (!focus) continue;
+      // Should the "stopped" never come, it still goes (rule 17).
+      this.#typingTimers.set(key, this.setTimer(() => {
+        this.#typingTimers.delete(key);
+        this.model.typingChanged(conversationID, userID, false);
+      }, TYPING_SHOWN_MS));
     }
   }
 

@@ -10,6 +10,8 @@ import { connectSdk } from "./sdk.js";
 import { ChatView } from "./ui/chat.js";
 import { ListView } from "./ui/list.js";
 import { LoginView } from "./ui/login.js";
+import { MembersView } from "./ui/members.js";
+import { ReadersView } from "./ui/readers.js";
 import { StatusView } from "./ui/status.js";
 
 const model = new Model();
@@ -21,6 +23,8 @@ new LoginView(model, controller);
 new StatusView(model, controller);
 new ListView(model, controller);
 new ChatView(model, controller);
+new MembersView(model, controller);
+new ReadersView(model, controller);
 document.addEventListener("visibilitychange", () => controller.autoMarkRead("visible"));
 
 controller.boot();

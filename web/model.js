@@ -22,7 +22,7 @@
 // changes something notifies each subscriber once, with a Change saying what changed;
 // a report that changes nothing notifies no one.
 
-import { SessionType } from "./protocol.js";
+import { ContentType, SessionType } from "./protocol.js";
 
 /**
  * @typedef {object} Change what one update changed (absent keys: unchanged)
@@ -37,6 +37,10 @@ import { SessionType } from "./protocol.js";
  * @property {true} [chat] the open chat: which one, or its header fields, or its history state
  * @property {true} [messages] the open chat's messages
  * @property {true} [error] the error banner
+ * @property {true} [members] the open group's member panel: shown or not, its members
+ * @property {true} [receipts] the open group's "read by N of M" counts
+ * @property {true} [readers] the open group's reader list
+ * @property {true} [typing] who is typing, in any conversation
  */
 
 /**
@@ -53,7 +57,41 @@ import { SessionType } from "./protocol.js";
  * @property {boolean} loaded the newest page has been answered (or failed)
  * @property {boolean} loadingOlder an older page is on its way
  * @property {boolean} olderFailed the last older page failed (no automatic retry)
+ * @property {boolean} panelOpen the member panel shows (groups)
+ * @property {{list: object[], loaded: boolean, failed: boolean}} members the group's current
+ *   members as getGroupMemberList answered (owner first), each {userID, nickname, roleLevel}
+ * @property {Map<number, {hasReadCount: number, groupMemberCount: number}>} receipts seq ->
+ *   "read by N of M" of my messages (groups), as getGroupMessageReceiptCounts answered
+ * @property {{seq: number, loaded: boolean, failed: boolean, read: object[], unread: object[]} | null} readers
+ *   the reader list shown for the message at `seq`, or none
  */
+
+/** OpenIM's roleLevel of a group member. */
+export const Role = Object.freeze({ OWNER: 100, ADMIN: 60, MEMBER: 20 });
+
+/** The content types of group notifications (membership changes are messages, rule 12). */
+const NOTIFICATIONS = new Set(Object.entries(ContentType)
+  .filter(([name]) => name !== "TEXT").map(([, code]) => code));
+
+/** Whether `message` is a group notification (a system line) rather than a chat message. */
+export function isNotification(message) {
+  return NOTIFICATIONS.has(Number(message?.contentType)) || Boolean(message?.notificationElem && !message?.textElem);
+}
+
+/**
+ * Why the conversation of `record` is read-only, or "" if it is not: the user left or was
+ * removed, or the group was dismissed (rule 11). The reason is the last notification the
+ * user saw, which is the conversation's latest message: nothing after it reaches them.
+ */
+export function readOnlyReason(record) {
+  if (!record?.isNotInGroup) return "";
+  switch (Number(record.latestMsg?.contentType)) {
+    case ContentType.GROUP_DISMISSED: return "This group was dismissed. Its history stays, read-only.";
+    case ContentType.MEMBER_KICKED: return "You were removed from this group. Its history stays, read-only.";
+    case ContentType.MEMBER_QUIT: return "You left this group. Its history stays, read-only.";
+    default: return "You are no longer in this group. Its history stays, read-only.";
+  }
+}
 
 /** The connection and sync state as one of the sync-status test id's states. */
 export const Status = Object.freeze({
@@ -127,6 +165,8 @@ export class Model {
   #chat = null;
   /** @type {{message: string, source: string} | null} */
   #error = null;
+  /** @type {Map<string, string[]>} conversationID -> IDs of the users typing there, in arrival order */
+  #typing = new Map();
 
   // -- reading ------------------------------------------------------------------------
 
@@ -141,6 +181,8 @@ export class Model {
   /** @returns {Chat | null} */
   get chat() { return this.#chat; }
   get error() { return this.#error; }
+  /** The user IDs typing in conversation `id` (not me), in the order they started. */
+  typingIn(id) { return this.#typing.get(id) ?? []; }
   get session() { return this.#session; }
   /** The list shown is the cache's and the first sync has not ended (rule 9). */
   get fromCache() { return this.#status.fromCache; }
@@ -242,10 +284,12 @@ export class Model {
       this.#total = 0;
       this.#status = emptyStatus();
       this.#chat = null;
+      this.#typing = new Map();
       this.#screen = "login";
       this.#loginMessage = message;
       Object.assign(change, {
         me: true, total: true, status: true, chat: true, messages: true, screen: true, login: true,
+        members: true, receipts: true, readers: true, typing: true,
         conversations: { changed: [], removed: [], reset: true },
       });
     });
@@ -364,9 +408,12 @@ export class Model {
         loaded: false,
         loadingOlder: false,
         olderFailed: false,
+        panelOpen: false,
+        members: { list: [], loaded: false, failed: false },
+        receipts: new Map(),
+        readers: null,
       };
-      change.chat = true;
-      change.messages = true;
+      Object.assign(change, { chat: true, messages: true, members: true, receipts: true, readers: true });
     });
   }
 
@@ -374,8 +421,7 @@ export class Model {
     if (!this.#chat) return;
     this.#update((change) => {
       this.#chat = null;
-      change.chat = true;
-      change.messages = true;
+      Object.assign(change, { chat: true, messages: true, members: true, receipts: true, readers: true });
     });
   }
 
@@ -479,12 +525,143 @@ export class Model {
   /** OnRecvNewMessages: those of the open chat join it. */
   messagesReceived(messages) {
     const chat = this.#chat;
-    if (!chat || !Array.isArray(messages)) return;
+    if (!Array.isArray(messages)) return;
+    // Whoever sent a message has stopped typing it.
+    for (const message of messages) {
+      if (this.#typing.get(message.conversationID)?.includes(message.sendID)) {
+        this.typingChanged(message.conversationID, message.sendID, false);
+      }
+    }
+    if (!chat) return;
     const mine = messages.filter((m) => m.conversationID === chat.id);
     if (mine.length === 0) return;
     this.#updateChat(chat.key, (open, change) => {
       merge(open, mine, "sent");
       change.messages = true;
+    });
+  }
+
+  // -- the open group: members, receipts, readers -------------------------------------
+
+  /** Show or hide the member panel of the open chat (a group). */
+  setPanelOpen(key, open) {
+    this.#updateChat(key, (chat, change) => {
+      if (chat.panelOpen === open) return;
+      chat.panelOpen = open;
+      change.members = true;
+    });
+  }
+
+  /**
+   * getGroupMemberList's answer for opening `key`: the group's current members. Answers
+   * are asked one at a time (the controller), so the latest answer is the latest truth.
+   */
+  membersAnswered(key, list) {
+    this.#updateChat(key, (chat, change) => {
+      const members = (Array.isArray(list) ? list : []).map((m) => ({
+        userID: String(m.userID),
+        nickname: String(m.nickname || m.userID),
+        roleLevel: Number(m.roleLevel) || Role.MEMBER,
+      }));
+      members.sort((a, b) => b.roleLevel - a.roleLevel || a.userID.localeCompare(b.userID));
+      const held = chat.members;
+      if (held.loaded && !held.failed && equal(held.list, members)) return;
+      chat.members = { list: members, loaded: true, failed: false };
+      change.members = true;
+    });
+  }
+
+  /** The member list could not be read; what was shown stays, marked as failed. */
+  membersFailed(key) {
+    this.#updateChat(key, (chat, change) => {
+      if (chat.members.failed) return;
+      chat.members = { ...chat.members, loaded: true, failed: true };
+      change.members = true;
+    });
+  }
+
+  /** My role in the open group (0: not known, or not a member). */
+  get myRole() {
+    const chat = this.#chat;
+    const mine = chat?.members.list.find((m) => m.userID === this.#me?.userID);
+    return mine?.roleLevel ?? 0;
+  }
+
+  /**
+   * getGroupMessageReceiptCounts's answer for opening `key`: [{seq, hasReadCount,
+   * groupMemberCount}]. Read positions only move forward (rule 3) and the members a
+   * message counts are fixed at its seq, so a count never goes down: an answer that
+   * overtook a newer one cannot lower what is shown.
+   */
+  receiptsAnswered(key, receipts) {
+    this.#updateChat(key, (chat, change) => {
+      for (const receipt of Array.isArray(receipts) ? receipts : []) {
+        const seq = Number(receipt.seq);
+        const total = Number(receipt.groupMemberCount) || 0;
+        const held = chat.receipts.get(seq);
+        const read = Math.max(Number(receipt.hasReadCount) || 0, held && held.groupMemberCount === total ? held.hasReadCount : 0);
+        if (held && held.hasReadCount === read && held.groupMemberCount === total) continue;
+        chat.receipts.set(seq, { hasReadCount: Math.min(read, total), groupMemberCount: total });
+        change.receipts = true;
+      }
+    });
+  }
+
+  /** The reader list for my message at `seq` is asked for. */
+  readersOpened(key, seq) {
+    this.#updateChat(key, (chat, change) => {
+      chat.readers = { seq, loaded: false, failed: false, read: [], unread: [] };
+      change.readers = true;
+    });
+  }
+
+  /** getGroupMessageReaderList's answers (filter 0: read, 1: not yet) for the list at `seq`. */
+  readersAnswered(key, seq, read, unread) {
+    this.#updateChat(key, (chat, change) => {
+      if (chat.readers?.seq !== seq) return;
+      const people = (list) => (Array.isArray(list) ? list : [])
+        .map((m) => ({ userID: String(m.userID), nickname: String(m.nickname || m.userID) }));
+      chat.readers = { seq, loaded: true, failed: false, read: people(read), unread: people(unread) };
+      // The list is newer than the count: the count follows it (never down, see above).
+      const total = chat.readers.read.length + chat.readers.unread.length;
+      const held = chat.receipts.get(seq);
+      if (!held || (held.groupMemberCount === total && held.hasReadCount < chat.readers.read.length)) {
+        chat.receipts.set(seq, { hasReadCount: chat.readers.read.length, groupMemberCount: total });
+        change.receipts = true;
+      }
+      change.readers = true;
+    });
+  }
+
+  readersFailed(key, seq) {
+    this.#updateChat(key, (chat, change) => {
+      if (chat.readers?.seq !== seq) return;
+      chat.readers = { ...chat.readers, loaded: true, failed: true };
+      change.readers = true;
+    });
+  }
+
+  readersClosed(key) {
+    this.#updateChat(key, (chat, change) => {
+      if (!chat.readers) return;
+      chat.readers = null;
+      change.readers = true;
+    });
+  }
+
+  // -- typing (rule 17: never stored; the controller expires what is not renewed) -----
+
+  /** OnConversationUserInputStatusChanged: `userID` is (focus) or is no longer typing in `id`. */
+  typingChanged(id, userID, focus) {
+    if (!id || !userID || userID === this.#me?.userID || !this.#me) return;
+    this.#update((change) => {
+      const held = this.#typing.get(id) ?? [];
+      const has = held.includes(userID);
+      if (Boolean(focus) === has) return;
+      const next = focus ? [...held, userID] : held.filter((u) => u !== userID);
+      if (next.length) this.#typing.set(id, next);
+      else this.#typing.delete(id);
+      change.typing = true;
     });
   }
 

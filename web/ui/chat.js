@@ -2,9 +2,15 @@
 // <li data-testid="message-item"> per message, keyed by clientMsgID: a sent message keeps
 // the clientMsgID it had while sending), older history on scroll-up, and the composer.
 // On a narrow screen the list and the chat take turns (#main-screen[data-screen]).
+// Group notifications are system lines (<li data-testid="system-line">), not bubbles; my
+// group messages carry "Read by N of M" (data-testid="read-by") under the bubble, which
+// opens the reader list. A left, removed or dismissed group is read-only: the composer
+// is disabled and a line says why. Who is typing shows above the composer.
 
+import { isNotification, readOnlyReason } from "../model.js";
 import { SessionType } from "../protocol.js";
 import { $, clockTime, fullTime, h, setText } from "./dom.js";
+import { joinNames, noticeText } from "./notice.js";
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
 
@@ -16,14 +22,22 @@ export function byPosition(a, b) {
   return (a.sendTime || a.createTime || 0) - (b.sendTime || b.createTime || 0);
 }
 
+/** "bob is typing…", "bob and carol are typing…" ("" when no one is). */
+export function typingText(names) {
+  if (names.length === 0) return "";
+  return `${joinNames(names)} ${names.length === 1 ? "is" : "are"} typing…`;
+}
+
 export class MessageList {
   /**
    * @param {HTMLOListElement} root
    * @param {(clientMsgID: string) => void} onRetry
+   * @param {(seq: number) => void} [onReadBy] a "Read by" line was clicked
    */
-  constructor(root, onRetry) {
+  constructor(root, onRetry, onReadBy = () => {}) {
     this.root = root;
     this.onRetry = onRetry;
+    this.onReadBy = onReadBy;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
   }
@@ -35,7 +49,9 @@ export class MessageList {
 
   /**
    * @param {object[]} messages sorted with byPosition; each has a `state`
-   * @param {{myUserID: string, group: boolean, peerHasReadSeq: number}} view
+   * @param {{myUserID: string, group: boolean, peerHasReadSeq: number,
+   *          receipts?: Map<number, {hasReadCount: number, groupMemberCount: number}>,
+   *          nameOf?: (userID: string, name: string) => string}} view
    */
   render(messages, view) {
     const nodes = [];
@@ -52,6 +68,22 @@ export class MessageList {
         lastSender = "";
       }
       let item = this.items.get(message.clientMsgID);
+      if (isNotification(message)) {
+        if (!item) {
+          item = h("li", {
+            class: "system-line",
+            data: { testid: "system-line", clientMsgId: message.clientMsgID },
+            attrs: { role: "note" },
+          }, [h("span", { class: "system-line__text" })]);
+          this.items.set(message.clientMsgID, item);
+        }
+        setText(item.firstElementChild, noticeText(message, view.myUserID, view.nameOf));
+        if (message.seq) item.dataset.seq = String(message.seq);
+        item.title = fullTime(message.sendTime || 0);
+        lastSender = ""; // the next message starts a run again
+        nodes.push(item);
+        continue;
+      }
       if (!item) {
         item = this.#create(message, view);
         this.items.set(message.clientMsgID, item);
@@ -78,19 +110,27 @@ export class MessageList {
       data: { testid: "message-retry" },
       on: { click: () => this.onRetry(message.clientMsgID) },
     });
+    const readBy = h("button", {
+      class: "link message__read-by",
+      attrs: { type: "button", "aria-haspopup": "dialog" },
+      data: { testid: "read-by" },
+      on: { click: () => { if (item.dataset.seq) this.onReadBy(Number(item.dataset.seq)); } },
+    });
+    readBy.hidden = true;
     const item = h("li", {
       class: `message ${mine ? "message--mine" : "message--theirs"}`,
       data: { testid: "message-item", clientMsgId: message.clientMsgID },
     }, [
       sender,
       h("div", { class: "message__bubble" }, [text, h("div", { class: "message__meta" }, [time, status, retry])]),
+      readBy,
     ]);
-    item._parts = { sender, text, time, status, retry, mine };
+    item._parts = { sender, text, time, status, retry, readBy, mine };
     return item;
   }
 
   #update(item, message, view, firstOfRun) {
-    const { sender, text, time, status, retry, mine } = item._parts;
+    const { sender, text, time, status, retry, readBy, mine } = item._parts;
     setText(text, message.textElem?.content ?? "");
     const sent = message.sendTime || message.createTime || 0;
     setText(time, clockTime(sent));
@@ -109,8 +149,18 @@ export class MessageList {
       else if (!view.group && message.seq && message.seq <= view.peerHasReadSeq) label = "Read";
       else label = "Sent";
     }
+    // Groups: "Read by N of M" once the count is known (rule 16), in place of "Sent".
+    const receipt = mine && view.group && message.seq ? view.receipts?.get(message.seq) : undefined;
+    if (receipt) {
+      setText(readBy, `Read by ${receipt.hasReadCount} of ${receipt.groupMemberCount}`);
+      readBy.dataset.read = String(receipt.hasReadCount);
+      readBy.dataset.members = String(receipt.groupMemberCount);
+      readBy.classList.toggle("is-all", receipt.groupMemberCount > 0 && receipt.hasReadCount >= receipt.groupMemberCount);
+      label = "";
+    }
+    readBy.hidden = !receipt;
     setText(status, label);
-    status.hidden = !mine;
+    status.hidden = !mine || !label;
     retry.hidden = message.state !== "failed";
   }
 }
@@ -143,7 +193,22 @@ export class ChatView {
     this.messages = $("message-list");
     this.composer = /** @type {HTMLFormElement} */ ($("composer"));
     this.input = /** @type {HTMLTextAreaElement} */ ($("message-input"));
-    this.list = new MessageList(/** @type {HTMLOListElement} */ (this.messages), (id) => controller.retry(id));
+    this.sendButton = /** @type {HTMLButtonElement} */ ($("send-button"));
+    this.readOnly = $("composer-readonly");
+    this.typing = $("typing-line");
+    this.membersButton = /** @type {HTMLButtonElement} */ ($("members-button"));
+    this.list = new MessageList(
+      /** @type {HTMLOListElement} */ (this.messages),
+      (id) => controller.retry(id),
+      (seq) => controller.openReaders(seq),
+    );
+
+    this.membersButton.addEventListener("click", () => controller.toggleMembers());
+    this.input.addEventListener("input", () => {
+      if (this.input.value.trim()) controller.composing();
+      else controller.stopComposing();
+    });
+    this.input.addEventListener("blur", () => controller.stopComposing());
 
     $("back-button").addEventListener("click", () => controller.close());
     this.markRead.addEventListener("click", () => controller.markOpenRead());
@@ -160,7 +225,11 @@ export class ChatView {
       }
     });
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && model.chat && document.activeElement !== this.input) controller.close();
+      if (event.key !== "Escape" || !model.chat || document.activeElement === this.input) return;
+      // The innermost thing open closes first: the reader list, the member panel, the chat.
+      if (model.chat.readers) controller.closeReaders();
+      else if (model.chat.panelOpen) controller.toggleMembers(false);
+      else controller.close();
     });
     model.subscribe((change) => this.render(change));
   }
@@ -173,8 +242,36 @@ export class ChatView {
     if (!chat) return;
     // The model marks `chat` changed when the open conversation's record changed.
     const record = this.model.openRecord;
-    if (opened || change.chat || change.me) this.#renderHeader(chat, record);
-    if (opened || change.chat || change.messages || change.me) this.#renderMessages(chat, record);
+    if (opened || change.chat || change.me || change.members) this.#renderHeader(chat, record);
+    if (opened || change.chat || change.messages || change.me || change.receipts || change.members) {
+      this.#renderMessages(chat, record);
+    }
+    if (opened || change.chat || change.me) this.#renderComposer(record);
+    if (opened || change.typing || change.members) this.#renderTyping(chat);
+  }
+
+  /** A name for `userID`: the member list's nickname when it has one. */
+  #nameOf(userID, name = userID) {
+    const member = this.model.chat?.members.list.find((m) => m.userID === userID);
+    return member?.nickname || name || userID;
+  }
+
+  /** Read-only (rule 11): the composer is disabled and says why. */
+  #renderComposer(record) {
+    const reason = readOnlyReason(record);
+    setText(this.readOnly, reason);
+    this.readOnly.hidden = !reason;
+    this.input.disabled = Boolean(reason);
+    this.sendButton.disabled = Boolean(reason);
+    this.composer.classList.toggle("is-readonly", Boolean(reason));
+    this.input.placeholder = reason ? "Read-only" : "Write a message";
+    if (reason) this.input.value = "";
+  }
+
+  #renderTyping(chat) {
+    const text = typingText(this.model.typingIn(chat.id).map((id) => this.#nameOf(id)));
+    setText(this.typing, text);
+    this.typing.hidden = !text;
   }
 
   /** Another chat (or none) is open now. */
@@ -191,8 +288,18 @@ export class ChatView {
   }
 
   #renderHeader(chat, record) {
+    const group = chat.type === SessionType.GROUP;
     setText(this.title, record?.showName || chat.peer || chat.groupID || chat.id);
-    setText(this.sub, chat.type === SessionType.GROUP ? "Group" : `@${record?.userID || chat.peer}`);
+    let sub = `@${record?.userID || chat.peer}`;
+    if (group) {
+      const count = chat.members.list.length;
+      sub = record?.isNotInGroup ? "Group · read-only"
+        : chat.members.loaded && count ? `Group · ${count} member${count === 1 ? "" : "s"}` : "Group";
+    }
+    setText(this.sub, sub);
+    this.membersButton.hidden = !group;
+    this.membersButton.setAttribute("aria-expanded", String(chat.panelOpen));
+    this.membersButton.classList.toggle("is-active", chat.panelOpen);
     const unread = Number(record?.unreadCount) || 0;
     setText(this.unread, `${unread} unread`);
     this.unread.hidden = unread === 0;
@@ -209,6 +316,8 @@ export class ChatView {
       myUserID: this.model.me?.userID ?? "",
       group: chat.type === SessionType.GROUP,
       peerHasReadSeq: Number(record?.peerHasReadSeq) || 0,
+      receipts: chat.receipts,
+      nameOf: (id, name) => this.#nameOf(id, name),
     });
     this.loadOlder.hidden = !chat.loaded || chat.isEnd || chat.minSeq <= 1;
     this.loadOlder.disabled = chat.loadingOlder;
@@ -240,7 +349,8 @@ export class ChatView {
   async #submit(event) {
     event.preventDefault();
     const text = this.input.value.trim();
-    if (!this.model.chat || !text) return;
+    if (!this.model.chat || !text || this.input.disabled) return;
+    this.controller.stopComposing();
     this.input.value = "";
     this.#autosize();
     if (!(await this.controller.send(text))) this.input.value = text;

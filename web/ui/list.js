@@ -9,8 +9,10 @@
 // while it is in the window and touched only when its record or the view changed. The
 // order is view state (ui/order.js), patched from the model's changes.
 
-import { SessionType } from "../protocol.js";
+import { isNotification } from "../model.js";
+import { ContentType, SessionType } from "../protocol.js";
 import { $, h, hue, initials, setText, shortTime } from "./dom.js";
+import { noticeText } from "./notice.js";
 import { ConversationOrder } from "./order.js";
 
 /** Height of one row in px: .conversations__item's height in style.css. */
@@ -22,6 +24,7 @@ const OVERSCAN = 8;
 export function preview(conversation, myUserID) {
   const message = conversation.latestMsg;
   if (!message) return conversation.conversationType === SessionType.GROUP ? "Group created" : "No messages yet";
+  if (isNotification(message)) return noticeText(message, myUserID);
   const text = message.textElem?.content ?? "";
   if (message.sendID === myUserID) return `You: ${text}`;
   if (conversation.conversationType === SessionType.GROUP) return `${message.sendID}: ${text}`;
@@ -119,13 +122,15 @@ export class ConversationList {
     const time = h("time", { class: "conv__time" });
     const text = h("span", { class: "conv__preview" });
     const badgeSlot = h("span", { class: "conv__badge-slot" });
+    const tag = h("span", { class: "conv__tag", data: { testid: "conversation-readonly" } });
+    tag.hidden = true;
     const button = h(
       "button",
       { class: "conv", attrs: { type: "button" }, on: { click: () => this.onOpen(id) } },
       [
         avatar,
         h("span", { class: "conv__body" }, [
-          h("span", { class: "conv__top" }, [name, time]),
+          h("span", { class: "conv__top" }, [name, tag, time]),
           h("span", { class: "conv__bottom" }, [text, badgeSlot]),
         ]),
       ],
@@ -134,7 +139,7 @@ export class ConversationList {
       class: "conversations__item",
       data: { testid: "conversation-item", conversationId: id },
     }, [button]);
-    item._parts = { avatar, name, time, text, badgeSlot, button };
+    item._parts = { avatar, name, tag, time, text, badgeSlot, button };
     item._shown = { record: null, open: null, myUserID: null };
     return item;
   }
@@ -153,9 +158,19 @@ export class ConversationList {
     if (shown.record === conversation && shown.open === open && shown.myUserID === view.myUserID) return;
     item._shown = { record: conversation, open, myUserID: view.myUserID };
 
-    const { avatar, name, time, text, badgeSlot, button } = item._parts;
+    const { avatar, name, tag, time, text, badgeSlot, button } = item._parts;
     const unread = Number(conversation.unreadCount) || 0;
     const group = conversation.conversationType === SessionType.GROUP;
+    // A group the user left, was removed from, or that was dismissed: read-only (rule 11).
+    const left = group && Boolean(conversation.isNotInGroup);
+    const last = Number(conversation.latestMsg?.contentType);
+    const why = !left ? "" : last === ContentType.GROUP_DISMISSED ? "dismissed"
+      : last === ContentType.MEMBER_KICKED ? "removed" : "left";
+    item.classList.toggle("is-left", left);
+    if (why) item.dataset.readonly = why;
+    else delete item.dataset.readonly;
+    setText(tag, why);
+    tag.hidden = !left;
     const showName = conversation.showName || conversation.userID || conversation.groupID || "";
     setText(name, showName);
     setText(avatar, group ? "#" : initials(showName));
