@@ -110,13 +110,14 @@ export class MessageList {
       data: { testid: "message-retry" },
       on: { click: () => this.onRetry(message.clientMsgID) },
     });
-    const readBy = h("button", {
+    // Only my messages have a "Read by" (groups); it shows once its count is known.
+    const readBy = mine ? h("button", {
       class: "link message__read-by",
       attrs: { type: "button", "aria-haspopup": "dialog" },
       data: { testid: "read-by" },
       on: { click: () => { if (item.dataset.seq) this.onReadBy(Number(item.dataset.seq)); } },
-    });
-    readBy.hidden = true;
+    }) : null;
+    if (readBy) readBy.hidden = true;
     const item = h("li", {
       class: `message ${mine ? "message--mine" : "message--theirs"}`,
       data: { testid: "message-item", clientMsgId: message.clientMsgID },
@@ -150,7 +151,7 @@ export class MessageList {
       else label = "Sent";
     }
     // Groups: "Read by N of M" once the count is known (rule 16), in place of "Sent".
-    const receipt = mine && view.group && message.seq ? view.receipts?.get(message.seq) : undefined;
+    const receipt = readBy && view.group && message.seq ? view.receipts?.get(message.seq) : undefined;
     if (receipt) {
       setText(readBy, `Read by ${receipt.hasReadCount} of ${receipt.groupMemberCount}`);
       readBy.dataset.read = String(receipt.hasReadCount);
@@ -158,7 +159,7 @@ export class MessageList {
       readBy.classList.toggle("is-all", receipt.groupMemberCount > 0 && receipt.hasReadCount >= receipt.groupMemberCount);
       label = "";
     }
-    readBy.hidden = !receipt;
+    if (readBy) readBy.hidden = !receipt;
     setText(status, label);
     status.hidden = !mine || !label;
     retry.hidden = message.state !== "failed";
@@ -248,6 +249,8 @@ export class ChatView {
     }
     if (opened || change.chat || change.me) this.#renderComposer(record);
     if (opened || change.typing || change.members) this.#renderTyping(chat);
+    // A side panel (members, readers) takes the right edge: the messages make room for it.
+    this.pane.classList.toggle("has-side-panel", Boolean(chat.type === SessionType.GROUP && (chat.panelOpen || chat.readers)));
   }
 
   /** A name for `userID`: the member list's nickname when it has one. */
