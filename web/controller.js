@@ -325,7 +325,10 @@ export class Controller {
       return false;
     }
     try {
-      const { conversationID } = await sdk.call("createGroup", { groupName, memberUserIDs });
+      // OpenIM's shape (groupInfo), and the flat groupName that the facade took before it.
+      const { conversationID } = await sdk.call("createGroup", {
+        groupInfo: { groupName }, groupName, memberUserIDs, adminUserIDs: [],
+      });
       if (!model.conversations.has(conversationID)) await this.refresh();
       this.open(conversationID);
       return true;
