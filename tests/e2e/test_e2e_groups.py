@@ -14,7 +14,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import DESKTOP
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.driver import Api, App, User, single
 
 # Every (sync state, total, badges) the page shows, in order, from its first paint: so a
@@ -245,6 +245,9 @@ def test_member_panel_shows_roles_and_changes_only_from_the_server(
     )
     expect(page.locator("#chat-sub")).to_have_text("Group · 3 members")
     screenshot(page, "groups-member-panel")
+    page.set_viewport_size(PHONE)
+    expect(panel).to_be_visible()
+    screenshot(page, "groups-member-panel-phone")
 
 
 def test_typing_shows_on_the_other_page_and_goes_after_stop_or_expiry(
