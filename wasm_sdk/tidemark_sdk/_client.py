@@ -11,6 +11,7 @@ events, ``wait_for``). The parts, one job each:
   (versions, gaps, unread, what to announce), without awaiting anything;
 - :mod:`~tidemark_sdk._sync`: every write to the store: syncs, answers, events;
 - :mod:`~tidemark_sdk._connection`: the WebSocket, its heartbeats, requests and reconnects;
+- :mod:`~tidemark_sdk._ephemeral`: the frames that are not state (group receipts, typing);
 - this module: login, logout and the restored session, requests, and the queries.
 
 How state moves (rule 4): a request goes to the server; the server answers with the
@@ -36,10 +37,12 @@ from typing import Any, TypedDict, cast
 from urllib.parse import quote, urlencode
 
 from tidemark_sdk._connection import Link
+from tidemark_sdk._ephemeral import EPHEMERAL_FRAMES, Ephemera
 from tidemark_sdk._errors import (
     AlreadyLoggedInError,
     AuthError,
     ConversationNotFoundError,
+    MessageNotFoundError,
     NetworkError,
     NotLoggedInError,
     ProtocolError,
@@ -52,18 +55,27 @@ from tidemark_sdk._models import (
     GROUP_CHAT,
     SINGLE_CHAT,
     Conversation,
+    GroupItem,
+    GroupMemberItem,
     Message,
+    ReceiptCount,
     Session,
     group_conversation_id,
     single_conversation_id,
 )
 from tidemark_sdk._protocol import CONTENT_TYPES, OPS
-from tidemark_sdk._state import ClientState
+from tidemark_sdk._state import ClientState, parse_state
 from tidemark_sdk._sync import EVENT_FRAMES, Replica
 
 __all__ = ["EVENTS", "HistoryPage", "LoginStatus", "TextMessage", "TidemarkClient"]
 
 logger = logging.getLogger("tidemark_sdk")
+
+#: OpenIM's roleLevel values that setGroupMemberRoleLevel sets.
+ADMIN_ROLE = 60
+MEMBER_ROLE = 20
+#: The most seqs the server counts receipts for in one request.
+RECEIPT_BATCH = 100
 
 
 class LoginStatus(IntEnum):
@@ -125,6 +137,7 @@ class TidemarkClient:
         self._session: Session | None = None
         self._state = ClientState()
         self._replica = Replica(store, self._state, self._request, self._events.emit, self._spawn)
+        self._ephemera = Ephemera(self._events.emit)
         # Set once the first sync after login/restore has ended, however it ended (rule 9).
         self._synced = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -240,8 +253,8 @@ class TidemarkClient:
                 session["token"],
                 emit=self._events.emit,
                 on_hello=self._on_hello,
-                on_event=self._replica.apply_event,
-                event_frames=EVENT_FRAMES,
+                on_event=self._on_frame,
+                event_frames=EVENT_FRAMES | EPHEMERAL_FRAMES,
                 token_still_valid=self._token_still_valid,
                 ping_interval=self._ping_interval,
                 receive_timeout=self._receive_timeout,
@@ -269,6 +282,7 @@ class TidemarkClient:
     async def _stop(self) -> None:
         self._end_login()
         self._state.close()
+        self._ephemera.close()
         self._link = None
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
@@ -289,6 +303,14 @@ class TidemarkClient:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def _on_frame(self, frame: dict[str, Any]) -> None:
+        """A pushed event: state for the replica, or (no version) receipts and typing,
+        which never touch the store nor the cache's version (rules 16, 17)."""
+        if frame["type"] in EPHEMERAL_FRAMES:
+            self._ephemera.handle(frame)
+        else:
+            await self._replica.apply_event(frame)
 
     async def _on_hello(self, hello: dict[str, Any]) -> None:
         """Greeted on the socket: catch up on what changed while we were away (rule 5),
@@ -386,14 +408,34 @@ class TidemarkClient:
             self._state.sending.discard(message["clientMsgID"])
         return sent
 
-    async def create_group(self, group_name: str, member_user_ids: Sequence[str]) -> dict[str, str]:
+    async def create_group(
+        self,
+        group_name: str,
+        member_user_ids: Sequence[str],
+        admin_user_ids: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Create a group that I own (``admin_user_ids``, among the members, are admins).
+
+        Returns OpenIM's GroupItem (``groupID, groupName, ownerUserID, memberCount,
+        status, createTime``) plus its ``conversationID``, all from the server's answer.
+        """
         await self._ready()
-        body = {"groupName": group_name, "memberUserIDs": list(member_user_ids)}
+        body: dict[str, Any] = {"groupName": group_name, "memberUserIDs": list(member_user_ids)}
+        if admin_user_ids:
+            body["adminUserIDs"] = list(admin_user_ids)
         answer = await self._request("POST", "/api/groups", body)
+        group_id, conversation_id = _group_ids(answer)
         await self._replica.apply_answer(answer.get("state"), [])
+        record = _record_in(answer.get("state"), conversation_id)
+        me = self._state.user_id
         return {
-            "groupID": str(answer.get("groupID", "")),
-            "conversationID": str(answer.get("conversationID", "")),
+            "groupID": group_id,
+            "conversationID": conversation_id,
+            "groupName": record["showName"] if record else group_name,
+            "ownerUserID": me,
+            "memberCount": len({me, *member_user_ids}),
+            "status": 0,
+            "createTime": record["latestMsgSendTime"] if record else 0,
         }
 
     async def mark_conversation_message_as_read(self, conversation_id: str) -> None:
@@ -468,6 +510,169 @@ class TidemarkClient:
         first = page[0]["seq"] if page else last_min_seq
         return HistoryPage(messageList=page, isEnd=is_end, lastMinSeq=first)
 
+    # -- groups (server first, rule 4: the answer's state, then the events) -----------
+
+    async def get_joined_group_list(self) -> list[GroupItem]:
+        """The groups I am a member of now (OpenIM's GroupItem fields Tidemark has)."""
+        await self._ready()
+        return _list_in(await self._request("GET", "/api/groups"), "groups")
+
+    async def get_specified_groups_info(self, group_ids: Sequence[str]) -> list[GroupItem]:
+        """Of these groups, the ones I am or was in (others are not disclosed)."""
+        await self._ready()
+        if not group_ids:
+            return []
+        body = {"groupIDList": list(group_ids)}
+        return _list_in(await self._request("POST", "/api/groups/info", body), "groups")
+
+    async def get_group_member_list(
+        self, group_id: str, filter: int = 0, offset: int = 0, count: int = 100
+    ) -> list[GroupMemberItem]:
+        """The current members, owner first; ``filter`` is OpenIM's GroupMemberFilter
+        (0 all, 1 owner, 2 admins, 3 members, 4 admins and members, 5 owner and admins)."""
+        await self._ready()
+        query = urlencode({"filter": filter, "offset": offset, "count": count})
+        answer = await self._request("GET", f"/api/groups/{_segment(group_id)}/members?{query}")
+        return _list_in(answer, "members")
+
+    async def invite_user_to_group(
+        self, group_id: str, user_ids: Sequence[str], reason: str = ""
+    ) -> None:
+        """Add members (owner, admins): they see the group from the invitation's seq on."""
+        body = {"userIDList": list(user_ids), "reason": reason}
+        await self._group_change("POST", group_id, "/members", body)
+
+    async def kick_group_member(
+        self, group_id: str, user_ids: Sequence[str], reason: str = ""
+    ) -> None:
+        """Remove members (owner; admins remove plain members): read-only for them."""
+        body = {"userIDList": list(user_ids), "reason": reason}
+        await self._group_change("POST", group_id, "/kick", body)
+
+    async def quit_group(self, group_id: str) -> None:
+        """Leave (not the owner): the conversation stays, read-only, adding 0 unread."""
+        await self._group_change("POST", group_id, "/quit", {})
+
+    async def dismiss_group(self, group_id: str) -> None:
+        """End the group for everyone (owner): it stays, read-only, for every member."""
+        await self._group_change("POST", group_id, "/dismiss", {})
+
+    async def transfer_group_owner(self, group_id: str, new_owner_user_id: str) -> None:
+        """Make a member the owner (owner); I become a plain member."""
+        await self._group_change(
+            "POST", group_id, "/transfer", {"newOwnerUserID": new_owner_user_id}
+        )
+
+    async def set_group_info(self, group_id: str, group_name: str) -> None:
+        """Rename the group (owner, admins)."""
+        await self._group_change("PATCH", group_id, "", {"groupName": group_name})
+
+    async def set_group_member_role_level(
+        self, group_id: str, user_id: str, role_level: int
+    ) -> None:
+        """Make a member an admin (60) or a plain member (20) (owner)."""
+        if role_level not in (ADMIN_ROLE, MEMBER_ROLE):
+            raise ValidationFailedError("roleLevel must be 60 (admin) or 20 (member)")
+        body = {"userID": user_id, "roleLevel": role_level}
+        await self._group_change("POST", group_id, "/role", body)
+
+    async def _group_change(
+        self, method: str, group_id: str, tail: str, body: dict[str, Any]
+    ) -> None:
+        """A membership change: the server stores it as a notification message (rule
+        12) and answers my state; that is written to the store once, then announced —
+        the notification too (OnRecvNewMessages), as no one hands it to the page."""
+        await self._ready()
+        answer = await self._request(method, f"/api/groups/{_segment(group_id)}{tail}", body)
+        _, conversation_id = _group_ids(answer)
+        record = _record_in(answer.get("state"), conversation_id)
+        latest = record["latestMsg"] if record is not None else None
+        await self._replica.apply_answer(
+            answer.get("state"), [latest] if latest is not None else [], announce=True
+        )
+
+    async def get_group_message_reader_list(
+        self,
+        conversation_id: str,
+        *,
+        seq: int = 0,
+        client_msg_id: str = "",
+        filter: int = 0,
+        offset: int = 0,
+        count: int = 100,
+    ) -> list[dict[str, Any]]:
+        """The members who have (``filter`` 0) or have not (1) read my group message,
+        named by ``seq`` or by ``client_msg_id`` (found in the cache): ``[{groupID,
+        userID, nickname, roleLevel}]``, derived from read positions (rule 16)."""
+        await self._ready()
+        if seq <= 0:
+            seq = await self._seq_of(conversation_id, client_msg_id)
+        query = urlencode({"seq": seq, "filter": filter, "offset": offset, "count": count})
+        path = f"/api/conversations/{_segment(conversation_id)}/readers?{query}"
+        return _list_in(await self._request("GET", path), "members")
+
+    async def get_group_message_receipt_counts(
+        self, conversation_id: str, seqs: Sequence[int]
+    ) -> list[ReceiptCount]:
+        """``[{seq, hasReadCount, groupMemberCount}]`` for the group messages at ``seqs``
+        (any number: asked 100 at a time), in seq order; seqs I cannot see are left out."""
+        await self._ready()
+        wanted = sorted({int(seq) for seq in seqs if int(seq) > 0})
+        counts: list[ReceiptCount] = []
+        for start in range(0, len(wanted), RECEIPT_BATCH):
+            batch = ",".join(str(seq) for seq in wanted[start : start + RECEIPT_BATCH])
+            path = f"/api/conversations/{_segment(conversation_id)}/receipts?seqs={batch}"
+            counts += _list_in(await self._request("GET", path), "receipts")
+        return counts
+
+    async def change_input_states(self, conversation_id: str, focus: bool) -> None:
+        """Tell the other members I am typing (``focus``) or stopped. Ephemeral (rule
+        17): nothing is stored or versioned; the indicator expires on its own."""
+        await self._ready()
+        body = {"focus": bool(focus)}
+        await self._request(
+            "POST",
+            f"/api/conversations/{_segment(conversation_id)}/typing",
+            body,
+            op=(OPS["CHANGE_INPUT_STATES"], {"conversationID": conversation_id, **body}),
+        )
+
+    async def _seq_of(self, conversation_id: str, client_msg_id: str) -> int:
+        """The seq of a message the cache holds, by its clientMsgID."""
+        if not client_msg_id:
+            raise ValidationFailedError("give the message's seq or clientMsgID")
+        before: int | None = None
+        while True:
+            page = await self._store.messages(conversation_id, before, 200)
+            for message in page:
+                if message["clientMsgID"] == client_msg_id:
+                    return message["seq"]
+            if not page or page[0]["seq"] <= 1:
+                raise MessageNotFoundError(
+                    f"no message {client_msg_id!r} in {conversation_id!r} in the cache:"
+                    " give its seq"
+                )
+            before = page[0]["seq"]
+
 
 def _segment(conversation_id: str) -> str:
     return quote(conversation_id, safe="")
+
+
+def _group_ids(answer: dict[str, Any]) -> tuple[str, str]:
+    group_id, conversation_id = answer.get("groupID"), answer.get("conversationID")
+    if not isinstance(group_id, str) or not isinstance(conversation_id, str):
+        raise ProtocolError("bad group answer: no groupID or conversationID")
+    return group_id, conversation_id
+
+
+def _record_in(state: Any, conversation_id: str) -> Conversation | None:
+    _, _, records = parse_state(state)
+    return next((r for r in records if r["conversationID"] == conversation_id), None)
+
+
+def _list_in(answer: dict[str, Any], key: str) -> list[Any]:
+    items = answer.get(key)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ProtocolError(f"bad answer: {key} is not a list of objects")
+    return items

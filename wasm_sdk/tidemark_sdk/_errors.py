@@ -24,6 +24,12 @@ so callers can catch a whole family::
     │   ├── UserExistsError             1201
     │   └── UserNotFoundError           1202
     ├── ConversationNotFoundError 1301  (also: not a member)
+    ├── GroupError                1302-1305: the group refused (you are in it, or were)
+    │   ├── NotGroupMemberError         1302  (you, or the user named, left or were removed)
+    │   ├── GroupPermissionDeniedError  1303  (only the owner, or an admin, may do this)
+    │   ├── GroupDismissedError         1304
+    │   └── GroupFullError              1305
+    ├── MessageNotFoundError      1401  (no such message, or not one you can see)
     ├── ServerError               1500, and any code this SDK does not know
     │   └── UnavailableError            1503  (database unreachable: try again shortly)
     └── ClientError               10xxx: raised by the SDK, not by the server
@@ -138,6 +144,33 @@ class ConversationNotFoundError(SdkError):
     code = ErrorCode["CONVERSATION_NOT_FOUND"]
 
 
+class GroupError(SdkError):
+    code = ErrorCode["GROUP_PERMISSION_DENIED"]
+
+
+class NotGroupMemberError(GroupError):
+    """The group is read-only for you (you left or were removed), or the user named is
+    not in it."""
+
+    code = ErrorCode["NOT_GROUP_MEMBER"]
+
+
+class GroupPermissionDeniedError(GroupError):
+    code = ErrorCode["GROUP_PERMISSION_DENIED"]
+
+
+class GroupDismissedError(GroupError):
+    code = ErrorCode["GROUP_DISMISSED"]
+
+
+class GroupFullError(GroupError):
+    code = ErrorCode["GROUP_FULL"]
+
+
+class MessageNotFoundError(SdkError):
+    code = ErrorCode["MESSAGE_NOT_FOUND"]
+
+
 class ServerError(SdkError):
     code = ErrorCode["INTERNAL"]
 
@@ -195,6 +228,11 @@ _BY_CODE: dict[int, type[SdkError]] = {
         UserExistsError,
         UserNotFoundError,
         ConversationNotFoundError,
+        NotGroupMemberError,
+        GroupPermissionDeniedError,
+        GroupDismissedError,
+        GroupFullError,
+        MessageNotFoundError,
         ServerError,
         UnavailableError,
         NetworkError,

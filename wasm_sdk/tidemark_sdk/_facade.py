@@ -8,6 +8,7 @@ No ``js`` here: the same facade runs under CPython (tests) and, wrapped by
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
@@ -28,6 +29,10 @@ logger = logging.getLogger("tidemark_sdk")
 _INTERNAL = ERROR_CODES["INTERNAL"]
 
 EventListener = Callable[[str, Any], None]
+
+#: Methods that answer at once, even while the SDK restores the saved session: the ones
+#: a page paints from before the first sync (rule 9 marks what they say as syncing).
+_ANSWER_AT_ONCE = frozenset({"getLoginStatus", "getCachedConversationList"})
 
 
 class CacheReader(Protocol):
@@ -52,6 +57,12 @@ class OpenIMFacade:
     returns ``{errCode: 0, errMsg: "", data}`` or ``{errCode, errMsg}``: it never raises
     for an SDK error (the worker turns errCode ≠ 0 into a rejection). ``cache``: the
     client's store (every store of this package is a :class:`CacheReader`).
+
+    OpenIM apps call ``login()`` as soon as the page has loaded: every method but
+    ``getLoginStatus`` and ``getCachedConversationList`` first waits for the restore of
+    the saved session (:meth:`start`, begun by the first call if nobody began it). Then
+    ``login`` as the user restored answers with that session; as another user it logs
+    the restored one out and logs in.
     """
 
     def __init__(self, client: TidemarkClient, cache: CacheReader) -> None:
@@ -62,13 +73,17 @@ class OpenIMFacade:
         # True until start() has restored the saved session (or found none). Set from the
         # beginning: a call may reach this object before start()'s coroutine has run.
         self._restoring = True
+        self._restore_task: asyncio.Task[dict[str, Any]] | None = None
+        # Who the restore logged in, until a login or logout replaces that session.
+        self._restored_user: str | None = None
+        self._logins_waiting = 0
         for event in sorted(EVENTS):
             client.on(event, self._forwarder(event))
         self._methods: dict[str, Handler] = {
             "register": self._register,
             "login": self._login,
-            "logout": self._no_arg(client.logout),
-            "getLoginStatus": self._no_arg(client.get_login_status),
+            "logout": self._logout,
+            "getLoginStatus": self._login_status,
             "createGroup": self._create_group,
             "createTextMessage": self._create_text_message,
             "sendMessage": self._send_message,
@@ -78,7 +93,20 @@ class OpenIMFacade:
             "getTotalUnreadMsgCount": self._no_arg(client.get_total_unread_msg_count),
             "markConversationMessageAsRead": self._mark_read,
             "getAdvancedHistoryMessageList": self._history,
+            "getJoinedGroupList": self._no_arg(client.get_joined_group_list),
+            "getSpecifiedGroupsInfo": self._specified_groups,
+            "getGroupMemberList": self._member_list,
+            "inviteUserToGroup": self._invite,
+            "kickGroupMember": self._kick,
+            "quitGroup": self._quit,
+            "dismissGroup": self._dismiss,
+            "transferGroupOwner": self._transfer,
+            "setGroupInfo": self._set_info,
+            "setGroupMemberRoleLevel": self._set_role,
+            "getGroupMessageReaderList": self._reader_list,
+            "changeInputStates": self._input_states,
             # Tidemark extensions (documented in web/imsdk.js).
+            "getGroupMessageReceiptCounts": self._receipt_counts,
             "getCachedConversationList": self._cached_conversation_list,
             "getSelfUserInfo": self._self_user_info,
         }
@@ -92,10 +120,17 @@ class OpenIMFacade:
     async def start(self) -> dict[str, Any]:
         """Log back in from the saved session, if any. Resolves after its first sync (rule
         9) to ``{errCode: 0, errMsg: "", data: {loginStatus, userID, restoreError}}``;
-        ``restoreError`` is ``{errCode, errMsg}`` if the restore failed, else null."""
+        ``restoreError`` is ``{errCode, errMsg}`` if the restore failed, else null. Runs
+        once: later calls (and every method waiting for it) get the same answer."""
+        if self._restore_task is None:
+            self._restore_task = asyncio.ensure_future(self._restore())
+        return await asyncio.shield(self._restore_task)
+
+    async def _restore(self) -> dict[str, Any]:
         failure: dict[str, Any] | None = None
         try:
-            await self._client.restore_session()
+            if await self._client.restore_session():
+                self._restored_user = self._client.user_id
         except SdkError as error:
             failure = error.to_json()
         except Exception as error:
@@ -112,6 +147,8 @@ class OpenIMFacade:
         handler = self._methods.get(method)
         if handler is None:
             return MethodNotAllowedError(f"no IMSDK method {method!r}").to_json()
+        if method not in _ANSWER_AT_ONCE and method != "login":
+            await self.start()  # login waits too, after checking its argument
         return await self._envelope(method, handler, arg)
 
     # -- plumbing ----------------------------------------------------------------------
@@ -154,14 +191,53 @@ class OpenIMFacade:
 
     async def _login(self, arg: Any) -> Any:
         fields = _object(arg)
-        return await self._client.login(_string(fields, "userID"), _string(fields, "password"))
+        user_id, password = _string(fields, "userID"), _string(fields, "password")
+        self._logins_waiting += 1
+        try:
+            await self.start()
+        finally:
+            self._logins_waiting -= 1
+        client = self._client
+        restored = self._restored_user
+        if restored is not None and await client.get_login_status() != LoginStatus.LOGGED_OUT:
+            if restored == user_id == client.user_id:
+                # The page loaded, the SDK logged back in by itself, and the app logs in
+                # as on a fresh page (OpenIM's habit): that is this session.
+                return await client.get_self_user_info()
+            self._restored_user = None
+            await client.logout()
+        self._restored_user = None
+        return await client.login(user_id, password)
+
+    async def _logout(self, _arg: Any) -> Any:
+        self._restored_user = None
+        await self._client.logout()
+
+    async def _login_status(self, _arg: Any) -> Any:
+        if self._restoring:
+            # Until the restore has looked: logging in if a session is saved (it is being
+            # restored) or a login waits, else logged out.
+            if self._logins_waiting or await self._cache.peek_session() is not None:
+                return int(LoginStatus.LOGGING_IN)
+            return int(LoginStatus.LOGGED_OUT)
+        return await self._client.get_login_status()
 
     async def _create_group(self, arg: Any) -> Any:
+        """Tidemark's ``{groupName, memberUserIDs}`` or OpenIM's ``{groupInfo: {groupName},
+        memberUserIDs, adminUserIDs}``."""
         fields = _object(arg)
-        members = fields.get("memberUserIDs", [])
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise ValidationFailedError("memberUserIDs must be a list of user IDs")
-        return await self._client.create_group(_string(fields, "groupName"), members)
+        info = fields.get("groupInfo")
+        if info is not None:
+            if "groupName" in fields:
+                raise ValidationFailedError("give groupName or groupInfo.groupName, not both")
+            name = _string(_object(info, "groupInfo"), "groupName")
+        else:
+            name = _string(fields, "groupName")
+        return await self._client.create_group(
+            name,
+            _string_list(fields, "memberUserIDs", []),
+            _string_list(fields, "adminUserIDs", []),
+        )
 
     async def _create_text_message(self, arg: Any) -> Any:
         if not isinstance(arg, str):
@@ -212,6 +288,92 @@ class OpenIMFacade:
             _integer(fields, "lastMinSeq", 0),
         )
 
+    async def _specified_groups(self, arg: Any) -> Any:
+        """OpenIM's ``getSpecifiedGroupsInfo(groupIDList)``; ``{groupIDList}`` too."""
+        fields = arg if isinstance(arg, dict) else {"groupIDList": arg}
+        return await self._client.get_specified_groups_info(_string_list(fields, "groupIDList"))
+
+    async def _member_list(self, arg: Any) -> Any:
+        fields = _object(arg)
+        return await self._client.get_group_member_list(
+            _string(fields, "groupID"),
+            _integer(fields, "filter", 0),
+            _integer(fields, "offset", 0),
+            _integer(fields, "count", 100),
+        )
+
+    async def _invite(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.invite_user_to_group(
+            _string(fields, "groupID"),
+            _string_list(fields, "userIDList"),
+            _string(fields, "reason", ""),
+        )
+
+    async def _kick(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.kick_group_member(
+            _string(fields, "groupID"),
+            _string_list(fields, "userIDList"),
+            _string(fields, "reason", ""),
+        )
+
+    async def _quit(self, arg: Any) -> Any:
+        await self._client.quit_group(_group_id(arg, "quitGroup"))
+
+    async def _dismiss(self, arg: Any) -> Any:
+        await self._client.dismiss_group(_group_id(arg, "dismissGroup"))
+
+    async def _transfer(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.transfer_group_owner(
+            _string(fields, "groupID"), _string(fields, "newOwnerUserID")
+        )
+
+    async def _set_info(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.set_group_info(_string(fields, "groupID"), _string(fields, "groupName"))
+
+    async def _set_role(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.set_group_member_role_level(
+            _string(fields, "groupID"), _string(fields, "userID"), _integer(fields, "roleLevel")
+        )
+
+    async def _reader_list(self, arg: Any) -> Any:
+        """OpenIM's ``{conversationID, clientMsgID, filter, offset, count}``; ``seq``
+        instead of (or besides) clientMsgID too."""
+        fields = _object(arg)
+        seq = _integer(fields, "seq", 0)
+        client_msg_id = _string(fields, "clientMsgID", "")
+        if seq <= 0 and not client_msg_id:
+            raise ValidationFailedError("give the message's clientMsgID or seq")
+        return await self._client.get_group_message_reader_list(
+            _string(fields, "conversationID"),
+            seq=seq,
+            client_msg_id=client_msg_id,
+            filter=_integer(fields, "filter", 0),
+            offset=_integer(fields, "offset", 0),
+            count=_integer(fields, "count", 100),
+        )
+
+    async def _receipt_counts(self, arg: Any) -> Any:
+        fields = _object(arg)
+        seqs = fields.get("seqs")
+        if not isinstance(seqs, list):
+            raise ValidationFailedError("seqs must be a list of seqs")
+        numbers = [_integer({"seq": seq}, "seq") for seq in seqs]
+        return await self._client.get_group_message_receipt_counts(
+            _string(fields, "conversationID"), numbers
+        )
+
+    async def _input_states(self, arg: Any) -> Any:
+        fields = _object(arg)
+        focus = fields.get("focus")
+        if not isinstance(focus, bool):
+            raise ValidationFailedError("focus must be true or false")
+        await self._client.change_input_states(_string(fields, "conversationID"), focus)
+
     async def _self_user_info(self, _arg: Any) -> Any:
         return await self._client.get_self_user_info()
 
@@ -237,10 +399,26 @@ class OpenIMFacade:
         }
 
 
-def _object(arg: Any) -> dict[str, Any]:
+def _object(arg: Any, name: str = "the argument") -> dict[str, Any]:
     if not isinstance(arg, dict):
-        raise ValidationFailedError("expected an object argument")
+        raise ValidationFailedError(f"{name} must be an object")
     return arg
+
+
+def _group_id(arg: Any, method: str) -> str:
+    """OpenIM's bare ``groupID`` argument (``{groupID}`` is accepted too)."""
+    if isinstance(arg, dict):
+        arg = arg.get("groupID")
+    if not isinstance(arg, str) or not arg:
+        raise ValidationFailedError(f"{method}(groupID): groupID must be a string")
+    return arg
+
+
+def _string_list(fields: dict[str, Any], name: str, default: list[str] | None = None) -> list[str]:
+    value = fields.get(name, default)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationFailedError(f"{name} must be a list of IDs")
+    return value
 
 
 def _string(fields: dict[str, Any], name: str, default: str | None = None) -> str:

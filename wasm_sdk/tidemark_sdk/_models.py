@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from tidemark_sdk._protocol import SESSION_TYPES
+from tidemark_sdk._protocol import CONTENT_ELEMS, SESSION_TYPES
 
 #: Bump when the cached records change shape: a cache with another schema is dropped.
 CACHE_SCHEMA = 1
@@ -98,9 +98,51 @@ class Receipt(TypedDict):
     hasReadSeq: int
 
 
+class GroupReader(TypedDict):
+    """One member's read position in a group (``receipt.group``, OnRecvGroupReadReceipt)."""
+
+    userID: str
+    hasReadSeq: int
+
+
+class GroupItem(TypedDict):
+    """OpenIM's GroupItem, the fields Tidemark has (getJoinedGroupList, createGroup)."""
+
+    groupID: str
+    groupName: str
+    ownerUserID: str
+    memberCount: int
+    status: int  # 0 normal, 2 dismissed
+    createTime: int
+
+
+class GroupMemberItem(TypedDict):
+    """OpenIM's GroupMemberItem, the fields Tidemark has, plus the seq they joined at."""
+
+    groupID: str
+    userID: str
+    nickname: str
+    roleLevel: int  # 100 owner, 60 admin, 20 member
+    joinTime: int
+    joinSeq: int
+
+
+class ReceiptCount(TypedDict):
+    """ "Read by hasReadCount of groupMemberCount" for the group message at ``seq``."""
+
+    seq: int
+    hasReadCount: int
+    groupMemberCount: int
+
+
 def unread(conversation: Conversation) -> int:
     """Rule 2's one definition, the same as the server's."""
     return max(0, conversation["maxSeq"] - conversation["hasReadSeq"])
+
+
+def is_notification(message: Message) -> bool:
+    """A membership notification (rule 12): join, leave, kick, rename, roles, dismissal."""
+    return CONTENT_ELEMS.get(message["contentType"]) == "notificationElem"
 
 
 def single_conversation_id(a: str, b: str) -> str:

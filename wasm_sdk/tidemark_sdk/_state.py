@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from tidemark_sdk._errors import ProtocolError
-from tidemark_sdk._models import CacheMeta, Change, Conversation, Message, Receipt, unread
+from tidemark_sdk._models import (
+    CacheMeta,
+    Change,
+    Conversation,
+    Message,
+    Receipt,
+    is_notification,
+    unread,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +140,9 @@ class ClientState:
         changed, in the order to emit them.
 
         ``messages`` are the ones just stored; of those, announced are the unread ones,
-        and (``mine_too``) my own sent from elsewhere — never one this client is sending.
+        and (``mine_too``: live, not a catch-up) my own sent from elsewhere and membership
+        notifications (rule 12: one that removes me is stored as read, yet it is news) —
+        never one this client is sending.
         """
         events: list[tuple[str, Any]] = []
         created = [c["new"] for c in changes if c["old"] is None]
@@ -153,7 +163,7 @@ class ClientState:
                 if m["clientMsgID"] not in self.sending
                 and (
                     m["seq"] > self.read_position(m["conversationID"])
-                    or (mine_too and m["sendID"] == self.user_id)
+                    or (mine_too and (m["sendID"] == self.user_id or is_notification(m)))
                 )
             ]
             if news:

@@ -18,15 +18,17 @@ from urllib.parse import urlencode
 from tidemark_sdk._errors import NotLoggedInError, ProtocolError, SdkError
 from tidemark_sdk._interfaces import Store
 from tidemark_sdk._models import CACHE_SCHEMA, CacheMeta, Change, Message
-from tidemark_sdk._protocol import SERVER_EVENT_TYPES
+from tidemark_sdk._protocol import SERVER_EVENT_TYPES, SERVER_EVENTS
 from tidemark_sdk._state import ClientState, latest_messages, normalized, parse_state
 
 Request = Callable[[str, str], Awaitable[dict[str, Any]]]
 Emit = Callable[[str, Any], None]
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
-#: The WebSocket frames that carry absolute state for the cache.
-EVENT_FRAMES = frozenset(SERVER_EVENT_TYPES.values())
+#: The WebSocket frames that carry absolute state for the cache: the versioned ones.
+#: (``receipt.group`` and ``typing`` carry no version: they never reach the store, see
+#: :mod:`tidemark_sdk._ephemeral`.)
+EVENT_FRAMES = frozenset(kind for kind, fields in SERVER_EVENTS.items() if "version" in fields)
 MESSAGE_NEW = SERVER_EVENT_TYPES["MESSAGE_NEW"]
 CONVERSATION_CHANGED = SERVER_EVENT_TYPES["CONVERSATION_CHANGED"]
 RECEIPT_C2C = SERVER_EVENT_TYPES["RECEIPT_C2C"]
@@ -133,9 +135,16 @@ class Replica:
 
     # -- answers and events (rules 4, 6, 10) -------------------------------------------
 
-    async def apply_answer(self, state: Any, messages: list[Message]) -> None:
-        """The state a request's answer carries, applied before the request returns."""
-        if not await self._apply_state(state, messages, live=False, receipts=False):
+    async def apply_answer(
+        self, state: Any, messages: list[Message], *, announce: bool = False
+    ) -> None:
+        """The state a request's answer carries, applied before the request returns.
+
+        ``announce``: the caller does not hand ``messages`` to the page itself (a group
+        change's notification message): announce them as an event's would be, once —
+        whichever of the answer and its event comes first stores and announces them.
+        """
+        if not await self._apply_state(state, messages, live=announce, receipts=False):
             # Another epoch: the cache must be replaced before the caller looks at it.
             self.schedule_sync()
             task = self._sync_task
@@ -145,6 +154,8 @@ class Replica:
     async def apply_event(self, frame: dict[str, Any]) -> None:
         """One of :data:`EVENT_FRAMES` from the WebSocket."""
         kind = frame["type"]
+        if kind not in EVENT_FRAMES:
+            raise ProtocolError(f"{kind!r} frames carry no state")
         if kind == CONVERSATION_CHANGED:
             state = frame
             messages: list[Message] = []
