@@ -325,9 +325,9 @@ export class Controller {
       return false;
     }
     try {
-      // OpenIM's shape (groupInfo), and the flat groupName that the facade took before it.
+      // OpenIM's shape (the facade refuses groupInfo and a flat groupName together).
       const { conversationID } = await sdk.call("createGroup", {
-        groupInfo: { groupName }, groupName, memberUserIDs, adminUserIDs: [],
+        groupInfo: { groupName }, memberUserIDs, adminUserIDs: [],
       });
       if (!model.conversations.has(conversationID)) await this.refresh();
       this.open(conversationID);
