@@ -4,6 +4,12 @@ Small on purpose: the semantics that matter to the SDK (versions, epochs, absolu
 positions that only move forward, events after commit to every member) and no more.
 Tests can hold events back and deliver them duplicated, reordered or not at all, make
 requests fail or wait, and act as other users directly through :meth:`FakeServer.call`.
+
+Groups as the real server has them (``server/actions/groups.py``): roles, membership
+changes as notification messages with their own seq, membership windows (a member sees
+seqs from their join to their leave; once out, the record stays with nothing unread and
+``isNotInGroup``), receipts and reader lists from positions, ``receipt.group`` and
+``typing`` frames (no version). ``receipt.group`` is pushed at once, not coalesced.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -20,8 +27,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tidemark_sdk import (
     BadCredentialsError,
     ConversationNotFoundError,
+    GroupDismissedError,
+    GroupPermissionDeniedError,
+    MessageNotFoundError,
     NetworkError,
     NotFoundError,
+    NotGroupMemberError,
     SdkError,
     TokenExpiredError,
     UnauthorizedError,
@@ -30,12 +41,43 @@ from tidemark_sdk import (
     ValidationFailedError,
 )
 
+OWNER, ADMIN, MEMBER = 100, 60, 20
+_MEMBER_FILTERS = {
+    0: (OWNER, ADMIN, MEMBER),
+    1: (OWNER,),
+    2: (ADMIN,),
+    3: (MEMBER,),
+    4: (ADMIN, MEMBER),
+    5: (OWNER, ADMIN),
+}
+_NOTIFICATION_TYPES = {
+    "MEMBER_QUIT": 1504,
+    "GROUP_OWNER_TRANSFERRED": 1507,
+    "MEMBER_KICKED": 1508,
+    "MEMBER_INVITED": 1509,
+    "GROUP_DISMISSED": 1511,
+    "MEMBER_SET_TO_ADMIN": 1517,
+    "MEMBER_SET_TO_ORDINARY": 1518,
+    "GROUP_NAME_UPDATED": 1520,
+}
+
 
 @dataclass
 class _Member:
     has_read_seq: int = 0
     peer_has_read_seq: int = 0
     version: int = 0
+    role: int = MEMBER
+    join_seq: int = 0
+    left_seq: int | None = None
+    join_time: int = 0
+
+    @property
+    def current(self) -> bool:
+        return self.left_seq is None
+
+    def sees(self, seq: int) -> bool:
+        return self.join_seq <= seq and (self.left_seq is None or seq <= self.left_seq)
 
 
 @dataclass
@@ -48,6 +90,10 @@ class _Conversation:
     max_seq: int = 0
     members: dict[str, _Member] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    dismissed: bool = False
+
+    def current(self) -> list[str]:
+        return [u for u, m in self.members.items() if m.current]
 
 
 class FakeServer:
@@ -62,6 +108,8 @@ class FakeServer:
         self.hold = False
         self.held: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []
+        #: expiresInMs of the typing frames pushed.
+        self.typing_ttl_ms = 5000
         self._clock = itertools.count(1_700_000_000_000, 1000)
 
     # -- test helpers ------------------------------------------------------------------
@@ -86,6 +134,9 @@ class FakeServer:
             for cid, conversation in self.conversations.items()
             if user_id in conversation.members
         }
+
+    def group(self, group_id: str) -> _Conversation:
+        return self.conversations[f"sg_{group_id}"]
 
     def take_held(self, user_id: str) -> list[dict[str, Any]]:
         return self.held.pop(user_id, [])
@@ -121,15 +172,30 @@ class FakeServer:
             return self._sync(user, query)
         if (method, route) == ("POST", "/api/groups"):
             return self._create_group(user, body)
+        if (method, route) == ("GET", "/api/groups"):
+            return self._groups(user, [g for g in self._group_ids() if self._is_current(g, user)])
+        if (method, route) == ("POST", "/api/groups/info"):
+            seen = [g for g in body["groupIDList"] if self._was_in(g, user)]
+            return self._groups(user, seen)
         if (method, route) == ("POST", "/api/messages"):
             return self._send(user, body)
         segments = route.split("/")
+        if len(segments) in (4, 5) and segments[:3] == ["", "api", "groups"]:
+            group_id = unquote(segments[3])
+            action = segments[4] if len(segments) == 5 else ""
+            return self._group_route(user, method, group_id, action, body, query)
         if len(segments) == 5 and segments[:3] == ["", "api", "conversations"]:
             cid = unquote(segments[3])
             if (method, segments[4]) == ("GET", "messages"):
                 return self._history(user, cid, query)
             if (method, segments[4]) == ("POST", "read"):
                 return self._mark_read(user, cid, body)
+            if (method, segments[4]) == ("GET", "receipts"):
+                return self._receipts(user, cid, [int(x) for x in query["seqs"].split(",")])
+            if (method, segments[4]) == ("GET", "readers"):
+                return self._readers(user, cid, query)
+            if (method, segments[4]) == ("POST", "typing"):
+                return self._typing(user, cid, body)
         raise NotFoundError(f"no route {method} {route}")
 
     def authenticate(self, token: str | None) -> str:
@@ -172,15 +238,19 @@ class FakeServer:
         return {**self._head(user_id), "full": full, "conversations": records}
 
     def _create_group(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("groupName") or body.get("groupInfo", {}).get("groupName")
+        if not name:
+            raise ValidationFailedError("give exactly one of groupName and groupInfo.groupName")
         members = sorted({user_id, *body["memberUserIDs"]})
         missing = [m for m in members if m not in self.users]
         if missing:
             raise UserNotFoundError(f"no such users: {', '.join(missing)}")
         group_id = uuid.uuid4().hex[:16]
-        conversation = _Conversation(
-            f"sg_{group_id}", 3, group_id, body["groupName"], next(self._clock)
-        )
-        conversation.members = {m: _Member() for m in members}
+        conversation = _Conversation(f"sg_{group_id}", 3, group_id, name, next(self._clock))
+        conversation.members = {m: _Member(join_time=conversation.created_at) for m in members}
+        for admin in body.get("adminUserIDs", []):
+            conversation.members[admin].role = ADMIN
+        conversation.members[user_id].role = OWNER
         self.conversations[conversation.conversation_id] = conversation
         self._bump(conversation, members)
         for member in members:
@@ -189,6 +259,268 @@ class FakeServer:
             )
         state = self._state(user_id, [conversation])
         return {"groupID": group_id, "conversationID": conversation.conversation_id, "state": state}
+
+    # -- groups ------------------------------------------------------------------------
+
+    def _group_ids(self) -> list[str]:
+        return sorted(c.group_id for c in self.conversations.values() if c.group_id)
+
+    def _is_current(self, group_id: str, user_id: str) -> bool:
+        member = self.group(group_id).members.get(user_id)
+        return member is not None and member.current
+
+    def _was_in(self, group_id: str, user_id: str) -> bool:
+        conversation = self.conversations.get(f"sg_{group_id}")
+        return conversation is not None and user_id in conversation.members
+
+    def _groups(self, user_id: str, group_ids: list[str]) -> dict[str, Any]:
+        items = []
+        for group_id in sorted(group_ids):
+            conversation = self.group(group_id)
+            owner = next((u for u, m in conversation.members.items() if m.role == OWNER), "")
+            items.append(
+                {
+                    "groupID": group_id,
+                    "groupName": conversation.name,
+                    "ownerUserID": owner,
+                    "memberCount": len(conversation.current()),
+                    "status": 2 if conversation.dismissed else 0,
+                    "createTime": conversation.created_at,
+                }
+            )
+        return {"groups": items}
+
+    def _operator(self, user_id: str, group_id: str) -> tuple[_Conversation, _Member]:
+        conversation = self.conversations.get(f"sg_{group_id}")
+        if conversation is None or user_id not in conversation.members:
+            raise ConversationNotFoundError(f"no conversation sg_{group_id!r} for you")
+        if conversation.dismissed:
+            raise GroupDismissedError("the group was dismissed")
+        member = conversation.members[user_id]
+        if not member.current:
+            raise NotGroupMemberError("you are no longer in this group")
+        return conversation, member
+
+    def _group_route(
+        self,
+        user_id: str,
+        method: str,
+        group_id: str,
+        action: str,
+        body: dict[str, Any],
+        query: dict[str, str],
+    ) -> dict[str, Any]:
+        conversation, me = self._operator(user_id, group_id)
+        if (method, action) == ("GET", "members"):
+            roles = _MEMBER_FILTERS[int(query.get("filter", 0))]
+            chosen = [(u, m) for u, m in conversation.members.items() if m.current]
+            chosen = sorted(
+                (pair for pair in chosen if pair[1].role in roles),
+                key=lambda pair: (-pair[1].role, pair[0]),
+            )
+            offset, count = int(query.get("offset", 0)), int(query.get("count", 100))
+            items = [
+                {
+                    "groupID": group_id,
+                    "userID": u,
+                    "nickname": self.users[u]["nickname"],
+                    "roleLevel": m.role,
+                    "joinTime": m.join_time,
+                    "joinSeq": m.join_seq,
+                }
+                for u, m in chosen[offset : offset + count]
+            ]
+            return {"members": items, "total": len(chosen)}
+
+        def require(*roles: int) -> None:
+            if me.role not in roles:
+                raise GroupPermissionDeniedError("not allowed")
+
+        def member(target: str) -> _Member:
+            found = conversation.members.get(target)
+            if found is None or not found.current:
+                raise NotGroupMemberError(f"{target!r} is not in this group")
+            return found
+
+        def who(target: str) -> dict[str, str]:
+            return {"userID": target, "nickname": self.users[target]["nickname"]}
+
+        if (method, action) == ("POST", "members"):
+            require(OWNER, ADMIN)
+            new = sorted({u for u in body["userIDList"] if not self._is_current(group_id, u)})
+            missing = [u for u in new if u not in self.users]
+            if missing:
+                raise UserNotFoundError(f"no such users: {', '.join(missing)}")
+            if new:
+                self._notify(
+                    conversation,
+                    user_id,
+                    "MEMBER_INVITED",
+                    {"invitedUserList": [who(u) for u in new]},
+                    joining=new,
+                )
+        elif (method, action) == ("POST", "kick"):
+            require(OWNER, ADMIN)
+            targets = sorted(set(body["userIDList"]))
+            for target in targets:
+                if target == user_id:
+                    raise ValidationFailedError("to leave a group, quit it")
+                if member(target).role >= me.role:
+                    raise GroupPermissionDeniedError("cannot remove them")
+            self._notify(
+                conversation,
+                user_id,
+                "MEMBER_KICKED",
+                {"kickedUserList": [who(u) for u in targets]},
+                leaving=targets,
+            )
+        elif (method, action) == ("POST", "quit"):
+            if me.role == OWNER:
+                raise GroupPermissionDeniedError("the owner cannot quit")
+            self._notify(
+                conversation, user_id, "MEMBER_QUIT", {"quitUser": who(user_id)}, leaving=[user_id]
+            )
+        elif (method, action) == ("POST", "dismiss"):
+            require(OWNER)
+            self._notify(
+                conversation, user_id, "GROUP_DISMISSED", {}, leaving=conversation.current()
+            )
+            conversation.dismissed = True
+        elif (method, action) == ("POST", "transfer"):
+            require(OWNER)
+            new_owner = body["newOwnerUserID"]
+            member(new_owner).role = OWNER
+            me.role = MEMBER
+            self._notify(
+                conversation, user_id, "GROUP_OWNER_TRANSFERRED", {"newGroupOwner": who(new_owner)}
+            )
+        elif (method, action) == ("PATCH", ""):
+            require(OWNER, ADMIN)
+            if body["groupName"] != conversation.name:
+                conversation.name = body["groupName"]
+                detail = {"group": {"groupID": group_id, "groupName": conversation.name}}
+                self._notify(conversation, user_id, "GROUP_NAME_UPDATED", detail)
+        elif (method, action) == ("POST", "role"):
+            require(OWNER)
+            target = member(body["userID"])
+            if target.role == OWNER:
+                raise GroupPermissionDeniedError("the owner's role changes by transfer")
+            if target.role != body["roleLevel"]:
+                target.role = body["roleLevel"]
+                kind = "MEMBER_SET_TO_ADMIN" if target.role == ADMIN else "MEMBER_SET_TO_ORDINARY"
+                self._notify(conversation, user_id, kind, {"member": who(body["userID"])})
+        else:
+            raise NotFoundError(f"no route {method} /api/groups/{group_id}/{action}")
+        return {
+            "groupID": group_id,
+            "conversationID": conversation.conversation_id,
+            "state": self._state(user_id, [conversation]),
+        }
+
+    def _notify(
+        self,
+        conversation: _Conversation,
+        operator: str,
+        kind: str,
+        detail: dict[str, Any],
+        *,
+        joining: Sequence[str] = (),
+        leaving: Sequence[str] = (),
+    ) -> None:
+        """Rule 12: a notification message with its own seq, to everyone affected."""
+        affected = sorted({*conversation.current(), *joining})
+        conversation.max_seq += 1
+        seq = conversation.max_seq
+        op_user = {"userID": operator, "nickname": self.users[operator]["nickname"]}
+        message = {
+            "serverMsgID": uuid.uuid4().hex,
+            "clientMsgID": f"n-{uuid.uuid4().hex}",
+            "conversationID": conversation.conversation_id,
+            "seq": seq,
+            "sendID": operator,
+            "recvID": "",
+            "groupID": conversation.group_id,
+            "sessionType": 3,
+            "contentType": _NOTIFICATION_TYPES[kind],
+            "textElem": None,
+            "notificationElem": {"detail": json.dumps({"opUser": op_user, **detail})},
+            "sendTime": next(self._clock),
+        }
+        conversation.messages.append(message)
+        for user_id in joining:
+            conversation.members[user_id] = _Member(
+                has_read_seq=seq, join_seq=seq, join_time=message["sendTime"]
+            )
+        conversation.members[operator].has_read_seq = seq
+        for user_id in leaving:
+            conversation.members[user_id].left_seq = seq
+            conversation.members[user_id].has_read_seq = seq
+        self._bump(conversation, affected)
+        for user_id in affected:
+            self._publish(
+                user_id,
+                {
+                    "type": "message.new",
+                    **self._head(user_id),
+                    "conversation": self.record(user_id, conversation),
+                    "message": message,
+                },
+            )
+
+    def _receipts(self, user_id: str, cid: str, seqs: list[int]) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        me = conversation.members[user_id]
+        by_seq = {m["seq"]: m for m in conversation.messages}
+        receipts = []
+        for seq in sorted(set(seqs)):
+            if seq not in by_seq or not me.sees(seq):
+                continue
+            at = self._members_at(conversation, seq)
+            read = sum(1 for m in at.values() if m.has_read_seq >= seq)
+            receipts.append({"seq": seq, "hasReadCount": read, "groupMemberCount": len(at)})
+        return {"receipts": receipts}
+
+    def _members_at(self, conversation: _Conversation, seq: int) -> dict[str, _Member]:
+        sender = next(m["sendID"] for m in conversation.messages if m["seq"] == seq)
+        return {u: m for u, m in conversation.members.items() if u != sender and m.sees(seq)}
+
+    def _readers(self, user_id: str, cid: str, query: dict[str, str]) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        seq = int(query["seq"])
+        if not any(m["seq"] == seq for m in conversation.messages) or not conversation.members[
+            user_id
+        ].sees(seq):
+            raise MessageNotFoundError(f"no message {seq} in {cid!r}")
+        read = query.get("filter", "0") == "0"
+        at = self._members_at(conversation, seq)
+        chosen = [u for u, m in sorted(at.items()) if (m.has_read_seq >= seq) == read]
+        offset, count = int(query.get("offset", 0)), int(query.get("count", 100))
+        members = [
+            {
+                "groupID": conversation.group_id,
+                "userID": u,
+                "nickname": self.users[u]["nickname"],
+                "roleLevel": conversation.members[u].role,
+            }
+            for u in chosen[offset : offset + count]
+        ]
+        return {"members": members, "total": len(chosen)}
+
+    def _typing(self, user_id: str, cid: str, body: dict[str, Any]) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        if not conversation.members[user_id].current:
+            raise NotGroupMemberError("you are no longer in this group")
+        frame = {
+            "type": "typing",
+            "conversationID": cid,
+            "userID": user_id,
+            "focus": bool(body["focus"]),
+            "expiresInMs": self.typing_ttl_ms,
+        }
+        for member in conversation.current():
+            if member != user_id:
+                self._publish(member, frame)
+        return {}
 
     def _send(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         sent = self.users[user_id]["sent"]
@@ -213,6 +545,7 @@ class FakeServer:
             "sessionType": conversation.conversation_type,
             "contentType": 101,
             "textElem": {"content": body["text"]},
+            "notificationElem": None,
             "sendTime": next(self._clock),
         }
         conversation.messages.append(message)
@@ -222,8 +555,8 @@ class FakeServer:
         conversation.members[user_id].has_read_seq = seq
         if peer:
             conversation.members[peer].peer_has_read_seq = seq
-        self._bump(conversation, list(conversation.members))
-        for member in conversation.members:
+        self._bump(conversation, conversation.current())
+        for member in conversation.current():
             self._publish(
                 member,
                 {
@@ -237,7 +570,7 @@ class FakeServer:
 
     def _target(self, user_id: str, body: dict[str, Any]) -> _Conversation:
         if body.get("groupID"):
-            return self._member_of(user_id, f"sg_{body['groupID']}")
+            return self._operator(user_id, body["groupID"])[0]
         recv_id = body.get("recvID")
         if not recv_id or recv_id == user_id:
             raise ValidationFailedError("give exactly one of recvID and groupID")
@@ -261,18 +594,20 @@ class FakeServer:
         conversation = self._member_of(user_id, cid)
         count = int(query.get("count", 20))
         before = int(query["beforeSeq"]) if "beforeSeq" in query else None
-        found = [m for m in conversation.messages if before is None or m["seq"] < before]
+        me = conversation.members[user_id]
+        found = [
+            m
+            for m in conversation.messages
+            if (before is None or m["seq"] < before) and me.sees(m["seq"])
+        ]
         found.reverse()
         return {"messages": found[:count], "isEnd": len(found) <= count}
 
     def _mark_read(self, user_id: str, cid: str, body: dict[str, Any]) -> dict[str, Any]:
         conversation = self._member_of(user_id, cid)
-        target = (
-            conversation.max_seq
-            if body.get("seq") is None
-            else min(body["seq"], conversation.max_seq)
-        )
         me = conversation.members[user_id]
+        visible = self._max_seq(conversation, me)
+        target = visible if body.get("seq") is None else min(body["seq"], visible)
         if target > me.has_read_seq:  # positions only move forward (rule 3)
             me.has_read_seq = target
             peers = [m for m in conversation.members if m != user_id]
@@ -283,6 +618,11 @@ class FakeServer:
             self._publish(
                 user_id, {"type": "conversation.changed", **self._state(user_id, [conversation])}
             )
+            if not single:
+                readers = [{"userID": user_id, "hasReadSeq": target}]
+                frame = {"type": "receipt.group", "conversationID": cid, "readers": readers}
+                for member in conversation.current():
+                    self._publish(member, frame)
             if single:
                 receipt = {"conversationID": cid, "userID": user_id, "hasReadSeq": target}
                 self._publish(
@@ -311,7 +651,7 @@ class FakeServer:
 
     def _head(self, user_id: str) -> dict[str, Any]:
         total = sum(
-            c.max_seq - c.members[user_id].has_read_seq
+            self._max_seq(c, c.members[user_id]) - c.members[user_id].has_read_seq
             for c in self.conversations.values()
             if user_id in c.members
         )
@@ -327,25 +667,35 @@ class FakeServer:
             "conversations": [self.record(user_id, c) for c in conversations],
         }
 
+    @staticmethod
+    def _max_seq(conversation: _Conversation, member: _Member) -> int:
+        """Rule 11: a member who left sees up to the seq that says so."""
+        if member.left_seq is None:
+            return conversation.max_seq
+        return min(conversation.max_seq, member.left_seq)
+
     def record(self, user_id: str, conversation: _Conversation) -> dict[str, Any]:
         member = conversation.members[user_id]
         peer = ""
         if conversation.conversation_type == 1:
             peer = next(m for m in conversation.members if m != user_id)
-        latest = copy.deepcopy(conversation.messages[-1]) if conversation.messages else None
+        max_seq = self._max_seq(conversation, member)
+        seen = [m for m in conversation.messages if member.sees(m["seq"]) and m["seq"] <= max_seq]
+        latest = copy.deepcopy(seen[-1]) if seen else None
         return {
             "conversationID": conversation.conversation_id,
             "conversationType": conversation.conversation_type,
             "userID": peer,
             "groupID": conversation.group_id,
             "showName": self.users[peer]["nickname"] if peer else conversation.name,
-            "unreadCount": conversation.max_seq - member.has_read_seq,
+            "unreadCount": max_seq - member.has_read_seq,
             "hasReadSeq": member.has_read_seq,
-            "maxSeq": conversation.max_seq,
+            "maxSeq": max_seq,
             "peerHasReadSeq": member.peer_has_read_seq,
             "latestMsg": latest,
             "latestMsgSendTime": latest["sendTime"] if latest else conversation.created_at,
             "version": member.version,
+            "isNotInGroup": not member.current,
         }
 
 
@@ -359,6 +709,11 @@ _HTTP_TWIN = {
         "POST",
         f"/api/conversations/{body['conversationID']}/read",
         {k: v for k, v in body.items() if k != "conversationID"},
+    ),
+    "changeInputStates": lambda body: (
+        "POST",
+        f"/api/conversations/{body['conversationID']}/typing",
+        {"focus": body["focus"]},
     ),
 }
 
