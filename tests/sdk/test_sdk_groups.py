@@ -251,7 +251,7 @@ def test_membership_events_twice_late_or_reordered_are_harmless(world: World, or
         elif order == "reversed":
             frames = held[::-1]
         elif order == "late":
-            frames = held[1:] + [held[0]]  # the first comes after everything else
+            frames = [*held[1:], held[0]]  # the first comes after everything else
         else:
             frames = [held[2], held[0], held[4], held[1], held[3], held[2], held[0]]
         for frame in frames:
