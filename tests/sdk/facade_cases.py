@@ -255,6 +255,152 @@ async def case_reload_restores_the_session(env: Env) -> None:
     assert (await sdk3.start())["data"]["loginStatus"] == 1
 
 
+async def case_groups_in_openim_shapes(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    bob, carol = await env.peer("bob"), await env.peer("carol")
+    b, c = env.user("bob"), env.user("carol")
+    bob_typing: list[Any] = []
+    bob.on("OnConversationUserInputStatusChanged", bob_typing.append)
+    bob_news: list[Any] = []
+    bob.on("OnRecvNewMessages", bob_news.extend)
+    created = await sdk.call(
+        "createGroup",
+        {"groupInfo": {"groupName": "Trip"}, "memberUserIDs": [b, c], "adminUserIDs": [b]},
+    )
+    group = created["data"]
+    gid, cid = group["groupID"], group["conversationID"]
+    assert cid == f"sg_{gid}", created
+    assert (group["groupName"], group["ownerUserID"], group["memberCount"], group["status"]) == (
+        "Trip",
+        alice,
+        3,
+        0,
+    )
+    assert [g["groupID"] for g in (await sdk.call("getJoinedGroupList"))["data"]] == [gid]
+    (info,) = (await sdk.call("getSpecifiedGroupsInfo", [gid]))["data"]
+    assert (info["groupName"], info["ownerUserID"], info["memberCount"]) == ("Trip", alice, 3)
+    members = (
+        await sdk.call(
+            "getGroupMemberList", {"groupID": gid, "filter": 0, "offset": 0, "count": 50}
+        )
+    )["data"]
+    assert [(m["userID"], m["roleLevel"]) for m in members] == [(alice, 100), (b, 60), (c, 20)]
+    admins = (await sdk.call("getGroupMemberList", {"groupID": gid, "filter": 2}))["data"]
+    assert [m["userID"] for m in admins] == [b]
+
+    # Changes: answered with null once the server committed them; the notification
+    # comes as a new message, the record as changed.
+    renamed = await sdk.call("setGroupInfo", {"groupID": gid, "groupName": "Trip 2"})
+    assert renamed == {**OK, "data": None}, renamed
+    record = (await sdk.call("getOneConversation", {"sourceID": gid, "sessionType": 3}))["data"]
+    assert record["showName"] == "Trip 2" and record["unreadCount"] == 0
+    notice = [m for batch in of(sdk, "OnRecvNewMessages") for m in batch][-1]
+    assert (notice["contentType"], notice["textElem"]) == (1520, None), notice
+    assert "Trip 2" in notice["notificationElem"]["detail"]
+    role = {"groupID": gid, "userID": c, "roleLevel": 60}
+    assert (await sdk.call("setGroupMemberRoleLevel", role))["errCode"] == 0
+    refused = await sdk.call("transferGroupOwner", {"groupID": gid, "newOwnerUserID": "nobody"})
+    assert refused["errCode"] == 1302, refused
+    assert (await sdk.call("setGroupMemberRoleLevel", {**role, "roleLevel": 100}))[
+        "errCode"
+    ] == 1002
+
+    # Receipts: bob reads; "read by" counts and readers, by clientMsgID or by seq.
+    message = (await sdk.call("createTextMessage", "who reads this"))["data"]
+    sent = (await sdk.call("sendMessage", {"groupID": gid, "message": message}))["data"]
+    await until(lambda: any(m["seq"] == sent["seq"] for m in bob_news), "bob's copy")
+    await bob.mark_conversation_message_as_read(cid)
+    await until(lambda: bool(of(sdk, "OnRecvGroupReadReceipt")), "the group receipt")
+    receipt = of(sdk, "OnRecvGroupReadReceipt")[0]
+    assert receipt == {
+        "conversationID": cid,
+        "readers": [{"userID": b, "hasReadSeq": sent["seq"]}],
+    }, receipt
+    counts = await sdk.call(
+        "getGroupMessageReceiptCounts", {"conversationID": cid, "seqs": [sent["seq"]]}
+    )
+    assert counts["data"] == [{"seq": sent["seq"], "hasReadCount": 1, "groupMemberCount": 2}]
+    ask = {"conversationID": cid, "filter": 0, "offset": 0, "count": 50}
+    read = await sdk.call("getGroupMessageReaderList", {**ask, "clientMsgID": sent["clientMsgID"]})
+    assert [m["userID"] for m in read["data"]] == [b], read
+    unread = await sdk.call("getGroupMessageReaderList", {**ask, "seq": sent["seq"], "filter": 1})
+    assert [m["userID"] for m in unread["data"]] == [c], unread
+    missing = await sdk.call("getGroupMessageReaderList", {**ask, "seq": sent["seq"] + 50})
+    assert missing["errCode"] == 1401, missing
+
+    # Typing, both ways.
+    typing = await sdk.call("changeInputStates", {"conversationID": cid, "focus": True})
+    assert typing == {**OK, "data": None}, typing
+    await until(lambda: bool(bob_typing), "bob sees alice typing")
+    assert bob_typing[0] == {"conversationID": cid, "userID": alice, "focus": True}
+    await carol.change_input_states(cid, True)
+    await until(lambda: bool(of(sdk, "OnConversationUserInputStatusChanged")), "carol typing")
+    assert of(sdk, "OnConversationUserInputStatusChanged")[0] == {
+        "conversationID": cid,
+        "userID": c,
+        "focus": True,
+    }
+
+    # Membership: kick, invite back, hand over, leave: read-only, adding 0.
+    kick = {"groupID": gid, "reason": "", "userIDList": [c]}
+    assert (await sdk.call("kickGroupMember", kick))["errCode"] == 0
+    assert (await sdk.call("inviteUserToGroup", kick))["errCode"] == 0
+    transfer = {"groupID": gid, "newOwnerUserID": b}
+    assert (await sdk.call("transferGroupOwner", transfer))["errCode"] == 0
+    assert (await sdk.call("dismissGroup", gid))["errCode"] == 1303
+    assert (await sdk.call("quitGroup", gid)) == {**OK, "data": None}
+    record = (await sdk.call("getOneConversation", {"sourceID": gid, "sessionType": 3}))["data"]
+    assert record["isNotInGroup"] is True and record["unreadCount"] == 0, record
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 0
+    assert (await sdk.call("getJoinedGroupList"))["data"] == []
+    assert (await sdk.call("getGroupMemberList", {"groupID": gid}))["errCode"] == 1302
+    assert (await sdk.call("quitGroup", {"groupID": gid}))["errCode"] == 1302
+    page = (await sdk.call("getAdvancedHistoryMessageList", {"conversationID": cid, "count": 50}))[
+        "data"
+    ]
+    kinds = [m["contentType"] for m in page["messageList"]]
+    assert kinds == [1520, 1517, 101, 1508, 1509, 1507, 1504], kinds
+
+
+async def case_login_called_before_the_sdk_has_booted(env: Env) -> None:
+    """OpenIM apps call login() as soon as the page has loaded: it waits for the boot
+    and the restore; the same user gets the restored session, another user a new one."""
+    await env.peer("alice")
+    await env.peer("bob")
+    alice, bob = env.user("alice"), env.user("bob")
+    as_alice = {"userID": alice, "password": PASSWORD}
+    sdk = await env.open()
+    assert await sdk.call("getLoginStatus") == {**OK, "data": 1}  # nothing saved
+    login = asyncio.ensure_future(sdk.call("login", as_alice))
+    started = await sdk.start()
+    assert started["data"]["restoreError"] is None, started
+    assert await login == {**OK, "data": {"userID": alice, "nickname": "Alice"}}
+    assert await sdk.call("getLoginStatus") == {**OK, "data": 3}
+    # A reload: the saved session is being restored (2) when the app logs in again.
+    sdk2 = await env.open()
+    assert await sdk2.call("getLoginStatus") == {**OK, "data": 2}
+    login = asyncio.ensure_future(sdk2.call("login", as_alice))
+    restored = await sdk2.start()
+    assert restored["data"]["loginStatus"] == 3 and restored["data"]["userID"] == alice
+    assert await login == {**OK, "data": {"userID": alice, "nickname": "Alice"}}
+    assert names(sdk2).count("OnSyncServerFinish") == 1, names(sdk2)  # one login, one sync
+    assert (await sdk2.call("getTotalUnreadMsgCount"))["errCode"] == 0
+    # After boot too, as long as the session is the restored one.
+    assert await sdk2.call("login", as_alice) == {
+        **OK,
+        "data": {"userID": alice, "nickname": "Alice"},
+    }
+    # Another user: the restored session ends, the new one starts.
+    sdk3 = await env.open()
+    login = asyncio.ensure_future(sdk3.call("login", {"userID": bob, "password": PASSWORD}))
+    await sdk3.start()
+    assert await login == {**OK, "data": {"userID": bob, "nickname": "Bob"}}
+    assert (await sdk3.call("getSelfUserInfo"))["data"]["userID"] == bob
+    assert (await sdk3.call("getCachedConversationList"))["data"]["userID"] == bob
+    sdk4 = await env.open()
+    assert (await sdk4.start())["data"]["userID"] == bob  # bob's session is the saved one
+
+
 #: (method, argument, errCode): the facade's argument checks, logged in.
 ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ("noSuchMethod", None, 1005),
@@ -282,6 +428,23 @@ ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ("markConversationMessageAsRead", {"conversationID": "x"}, 1002),
     ("getAdvancedHistoryMessageList", {"conversationID": 3}, 1002),
     ("getAdvancedHistoryMessageList", {"conversationID": "x", "count": "10"}, 1002),
+    ("createGroup", {"groupInfo": {"groupName": "G"}, "groupName": "G", "memberUserIDs": []}, 1002),
+    ("createGroup", {"groupInfo": "G", "memberUserIDs": []}, 1002),
+    ("createGroup", {"groupInfo": {"groupName": "G"}, "adminUserIDs": "x"}, 1002),
+    ("getSpecifiedGroupsInfo", "g", 1002),
+    ("getGroupMemberList", {"filter": 0}, 1002),
+    ("getGroupMemberList", {"groupID": "g", "count": "5"}, 1002),
+    ("inviteUserToGroup", {"groupID": "g", "userIDList": "bob"}, 1002),
+    ("kickGroupMember", {"groupID": "g"}, 1002),
+    ("quitGroup", None, 1002),
+    ("dismissGroup", 5, 1002),
+    ("transferGroupOwner", {"groupID": "g"}, 1002),
+    ("setGroupInfo", {"groupID": "g"}, 1002),
+    ("setGroupMemberRoleLevel", {"groupID": "g", "userID": "u", "roleLevel": 100}, 1002),
+    ("getGroupMessageReaderList", {"conversationID": "sg_x"}, 1002),
+    ("getGroupMessageReceiptCounts", {"conversationID": "sg_x", "seqs": "1"}, 1002),
+    ("getGroupMessageReceiptCounts", {"conversationID": "sg_x", "seqs": ["1"]}, 1002),
+    ("changeInputStates", {"conversationID": "x", "focus": "yes"}, 1002),
 ]
 
 
