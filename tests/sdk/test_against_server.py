@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
@@ -11,9 +12,12 @@ from typing import Any
 import pytest
 from tidemark_sdk import (
     BadCredentialsError,
+    Connection,
     ConversationNotFoundError,
+    GroupPermissionDeniedError,
     HttpTransport,
     LoginStatus,
+    NotGroupMemberError,
     SqliteStore,
     TidemarkClient,
     UnauthorizedError,
@@ -39,11 +43,15 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class RecordingTransport(HttpTransport):
-    """The real transport, noting the paths it requested."""
+    """The real transport, noting the paths it requested and the frames it received."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__(base_url)
         self.paths: list[str] = []
+        self.frames: list[dict[str, Any]] = []
+
+    async def connect(self) -> Connection:
+        return _RecordingConnection(await super().connect(), self.frames)
 
     async def request(
         self,
@@ -54,6 +62,23 @@ class RecordingTransport(HttpTransport):
     ) -> dict[str, Any]:
         self.paths.append(f"{method} {path}")
         return await super().request(method, path, body, token)
+
+
+class _RecordingConnection:
+    def __init__(self, inner: Connection, frames: list[dict[str, Any]]) -> None:
+        self.inner = inner
+        self.frames = frames
+
+    async def send(self, frame: Mapping[str, Any]) -> None:
+        await self.inner.send(frame)
+
+    async def receive(self) -> dict[str, Any]:
+        frame = await self.inner.receive()
+        self.frames.append(copy.deepcopy(frame))
+        return frame
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 class Session:
@@ -285,6 +310,107 @@ def test_revoked_token_ends_the_other_sessions_on_their_next_request(
         assert await other.get_login_status() == LoginStatus.LOGGED_OUT
 
     scenario(server_url, tmp_path, body)
+
+
+def test_group_membership_receipts_and_typing_live(server_url: str, tmp_path: Path) -> None:
+    """Groups against the real server: changes server first, receipts and typing live,
+    a removed member read-only with 0 unread; then every frame the server pushed, played
+    again twice and in reverse, changes nothing (rule 6) and writes nothing it should not."""
+
+    async def body(s: Session) -> None:
+        alice_id, bob_id, carol_id = (
+            await s.user("alice"),
+            await s.user("bob"),
+            await s.user("carol"),
+        )
+        alice, _, _ = s.client("alice")
+        bob, bob_transport, bob_store = s.client("bob")
+        alice_events, bob_events = Recorder(alice), Recorder(bob)
+        await alice.login(alice_id, PASSWORD)
+        await bob.login(bob_id, PASSWORD)
+        await until(lambda: _has(alice_events, "OnConnectSuccess"))
+        await until(lambda: _has(bob_events, "OnConnectSuccess"))
+        group = await alice.create_group("Trip", [bob_id, carol_id], [bob_id])
+        gid, cid = group["groupID"], group["conversationID"]
+        assert (group["ownerUserID"], group["memberCount"]) == (alice_id, 3)
+        members = await alice.get_group_member_list(gid)
+        assert [(m["userID"], m["roleLevel"]) for m in members] == [
+            (alice_id, 100),
+            (bob_id, 60),
+            (carol_id, 20),
+        ]
+        with pytest.raises(GroupPermissionDeniedError):
+            await bob.dismiss_group(gid)
+        await alice.set_group_info(gid, "Trip 2")
+        sent = await alice.send_message(await alice.create_text_message("one"), group_id=gid)
+        await until(lambda: _count(bob, 2))  # the rename and the message
+
+        # Receipts: bob reads, alice hears it (coalesced, no version) and counts.
+        await bob.mark_conversation_message_as_read(cid)
+        await until(lambda: _has(alice_events, "OnRecvGroupReadReceipt"))
+        (receipt,) = alice_events.of("OnRecvGroupReadReceipt")
+        assert receipt == {
+            "conversationID": cid,
+            "readers": [{"userID": bob_id, "hasReadSeq": sent["seq"]}],
+        }
+        counts = await alice.get_group_message_receipt_counts(cid, [sent["seq"]])
+        assert counts == [{"seq": sent["seq"], "hasReadCount": 1, "groupMemberCount": 2}]
+        readers = await alice.get_group_message_reader_list(cid, client_msg_id=sent["clientMsgID"])
+        assert [r["userID"] for r in readers] == [bob_id]
+
+        # Typing over the socket; the SDK ends it by itself after expiresInMs.
+        await bob.change_input_states(cid, True)
+        await until(lambda: _has(alice_events, "OnConversationUserInputStatusChanged"))
+        started = asyncio.get_running_loop().time()
+        await until(lambda: _typing_focus(alice_events, [True, False]), timeout=10)
+        assert asyncio.get_running_loop().time() - started > 3  # the server's TTL is 5 s
+
+        await alice.change_input_states(cid, True)
+        await until(lambda: _has(bob_events, "OnConversationUserInputStatusChanged"))
+
+        # Removed: the record stays, read-only, adding 0; the kick is a message.
+        await alice.send_message(await alice.create_text_message("two"), group_id=gid)
+        await until(lambda: _count(bob, 1))
+        await alice.kick_group_member(gid, [bob_id])
+        await until(lambda: _count(bob, 0))
+        record = await bob.get_one_conversation(gid, 3)
+        assert record["isNotInGroup"] is True and record["unreadCount"] == 0
+        kick = [m for batch in bob_events.of("OnRecvNewMessages") for m in batch][-1]
+        assert kick["contentType"] == 1508 and kick["seq"] == record["maxSeq"]
+        with pytest.raises(NotGroupMemberError):
+            await bob.send_message(await bob.create_text_message("hello?"), group_id=gid)
+        await alice.send_message(await alice.create_text_message("after"), group_id=gid)
+        page = await bob.get_advanced_history_message_list(cid, 50, 0)
+        assert page["messageList"][-1]["seq"] == kick["seq"]  # nothing after the kick
+
+        # Every frame the server pushed to bob, again: twice, then in reverse.
+        await asyncio.sleep(0.3)
+        pushed = {"message.new", "conversation.changed", "receipt.group", "typing"}
+        frames = [f for f in bob_transport.frames if f.get("type") in pushed]
+        assert {f["type"] for f in frames} == pushed
+        before = await bob_store.conversations()
+        meta = await bob_store.load()
+        syncs = sum(1 for p in bob_transport.paths if p.startswith("GET /api/sync"))
+        bob_events.clear()
+        for frame in [*frames, *frames, *reversed(frames)]:
+            await bob._on_frame(copy.deepcopy(frame))  # as the socket would
+        await asyncio.sleep(0.3)
+        assert await bob_store.conversations() == before
+        assert await bob_store.load() == meta
+        assert sum(1 for p in bob_transport.paths if p.startswith("GET /api/sync")) == syncs
+        assert "OnRecvNewMessages" not in bob_events.names()
+        assert await bob.get_total_unread_msg_count() == 0
+        token = (await bob_store.load_session() or {})["token"]
+        truth = await bob_transport.request("GET", "/api/sync", None, token)
+        assert sorted(truth["conversations"], key=lambda c: c["conversationID"]) == sorted(
+            before, key=lambda c: c["conversationID"]
+        )
+
+    scenario(server_url, tmp_path, body)
+
+
+async def _typing_focus(events: Recorder, expected: list[bool]) -> bool:
+    return [t["focus"] for t in events.of("OnConversationUserInputStatusChanged")] == expected
 
 
 async def _has(events: Recorder, name: str) -> bool:
