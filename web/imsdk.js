@@ -9,9 +9,9 @@
 // with {errCode, errMsg} (errCode != 0; every code is in protocol.js's ErrorCode).
 //   register({userID, password, nickname})          data: {userID, nickname}
 //   login({userID, password})                       data: {userID, nickname}, after the first sync
+//                                                   (see "login before boot" below)
 //   logout()                                        data: null
 //   getLoginStatus()                                data: 1 logged out, 2 logging in, 3 logged in
-//   createGroup({groupName, memberUserIDs})         data: {groupID, conversationID}
 //   createTextMessage(text)                         data: a message to give sendMessage
 //   sendMessage({recvID | groupID, message})        data: the sent message (seq, serverMsgID, ...)
 //   getAllConversationList()                        data: conversations, newest activity first
@@ -28,7 +28,82 @@
 // Events: OnConnecting OnConnectSuccess OnConnectFailed OnUserTokenExpired
 //   OnSyncServerStart OnSyncServerFinish OnSyncServerFailed OnNewConversation
 //   OnConversationChanged OnTotalUnreadMessageCountChanged OnRecvNewMessages
-//   OnRecvC2CReadReceipt (also as IMSDK.CbEvents.<name>; the list is protocol.js's SdkEvent).
+//   OnRecvC2CReadReceipt OnRecvGroupReadReceipt OnConversationUserInputStatusChanged
+//   (also as IMSDK.CbEvents.<name>; the list is protocol.js's SdkEvent).
+//
+// GROUPS (OpenIM's names and argument shapes; roleLevel 100 owner, 60 admin, 20 member)
+//   createGroup({groupInfo: {groupName}, memberUserIDs, adminUserIDs})  or
+//   createGroup({groupName, memberUserIDs})
+//        data: {groupID, conversationID, groupName, ownerUserID, memberCount, status, createTime}
+//        (OpenIM's GroupItem fields Tidemark has, plus conversationID = "sg_" + groupID).
+//        I own it; adminUserIDs (among memberUserIDs) are admins. Creation is not a message.
+//   getJoinedGroupList()                           data: GroupItem[] (groups I am in now, by groupID)
+//   getSpecifiedGroupsInfo(groupIDList)            data: GroupItem[] of those I am or was in
+//        GroupItem: {groupID, groupName, ownerUserID, memberCount, status (0 normal,
+//        2 dismissed), createTime}
+//   getGroupMemberList({groupID, filter, offset, count})
+//        data: GroupMemberItem[] {groupID, userID, nickname, roleLevel, joinTime, joinSeq},
+//        current members, owner first, then admins, then members (by userID within each).
+//        filter (OpenIM's): 0 all, 1 owner, 2 admins, 3 members, 4 admins+members,
+//        5 owner+admins. Defaults: filter 0, offset 0, count 100 (at most 500).
+//        Rejects 1302 NOT_GROUP_MEMBER once I have left or was removed.
+//   inviteUserToGroup({groupID, reason, userIDList})   (owner, admins)
+//   kickGroupMember({groupID, reason, userIDList})     (owner; admins remove plain members)
+//   quitGroup(groupID)                                 (not the owner)
+//   dismissGroup(groupID)                              (owner)
+//   transferGroupOwner({groupID, newOwnerUserID})      (owner; I become a plain member)
+//   setGroupInfo({groupID, groupName})                 (owner, admins; only the name)
+//   setGroupMemberRoleLevel({groupID, userID, roleLevel: 60 | 20})   (owner)
+//        Each of these seven: data null, once the server has committed the change. Server
+//        first: by then the SDK has stored the answer and emitted the events:
+//        OnConversationChanged (the group's record: showName, maxSeq, isNotInGroup, ...)
+//        and OnRecvNewMessages with the change's notification message (below), once per
+//        device whichever of the answer and the push comes first. A refusal rejects and
+//        changes nothing: 1302 NOT_GROUP_MEMBER (I, or the user named, am not in it),
+//        1303 GROUP_PERMISSION_DENIED, 1304 GROUP_DISMISSED, 1305 GROUP_FULL (500),
+//        1202 USER_NOT_FOUND, 1002 VALIDATION_FAILED (e.g. kicking myself). A change that
+//        changes nothing (inviting a member, the same name or role) stores no message.
+//   getGroupMessageReaderList({conversationID, clientMsgID, seq, filter, offset, count})
+//        data: [{groupID, userID, nickname, roleLevel}]: the members at that message who
+//        have (filter 0) or have not (filter 1) read it, the sender left out. Name the
+//        message by seq, or by clientMsgID (looked up in this device's cache: a message
+//        sent or shown here; else it rejects 1401). 1401 MESSAGE_NOT_FOUND too for a seq
+//        I cannot see. Defaults: filter 0, offset 0, count 100.
+//   getGroupMessageReceiptCounts({conversationID, seqs})     TIDEMARK EXTENSION
+//        data: [{seq, hasReadCount, groupMemberCount}] in seq order, for any number of
+//        seqs (asked 100 at a time); seqs that are not messages I can see are left out.
+//        "Read by hasReadCount of groupMemberCount": the members at that seq other than
+//        its sender, and those whose read position reached it (rule 16).
+//   changeInputStates({conversationID, focus})     data: null; tells the other members'
+//        devices I am typing (focus true) or stopped (false). Ephemeral (rule 17): say it
+//        again within 5 s to keep it showing. Rejects 1302 when not in the group.
+// Notification messages (rule 12: membership changes are messages with their own seq,
+// in history, counted unread for the others like any message): contentType 1504 quit,
+// 1507 owner transferred, 1508 kicked, 1509 invited, 1511 dismissed, 1517 set to admin,
+// 1518 set to member, 1520 renamed (protocol.js ContentType). textElem is null;
+// notificationElem: {detail} where detail is a JSON string: {opUser: {userID, nickname},
+// invitedUserList | kickedUserList: [{userID, nickname}], quitUser, newGroupOwner,
+// member: {userID, nickname}, group: {groupID, groupName}} by type. sendID is the operator.
+// Once I left or was removed (or the group was dismissed) the conversation stays with
+// isNotInGroup: true, its history up to the notification that says so, nothing after it,
+// unreadCount 0 and 0 in the total; sendMessage into it rejects 1302 (1304 dismissed).
+// Group events:
+//   OnRecvGroupReadReceipt        data: {conversationID, readers: [{userID, hasReadSeq}]}:
+//        these members have read up to hasReadSeq (coalesced, about every 0.5 s; may
+//        include me). Derived, not versioned: re-ask getGroupMessageReceiptCounts for
+//        the counts; after a reload nothing is replayed, ask again.
+//   OnConversationUserInputStatusChanged  data: {conversationID, userID, focus}; the SDK
+//        itself sends {..., focus: false} when no new one came within the server's
+//        expiresInMs (5 s). Never stored. Not sent for my own typing.
+//
+// LOGIN BEFORE BOOT (OpenIM's habit: login() as soon as the page has loaded)
+// Every method called before the SDK has booted waits for the boot and for the restore
+// of the saved session. Then login({userID}) as the user whose session was restored
+// answers with that session (no new login, no error, the password is not checked);
+// as another user it logs the restored session out and logs in. Until `ready`,
+// getLoginStatus answers on the page at once: 2 if a session is saved (it is being
+// restored), else 1 (also while a login() waits for the boot). A login after an explicit login still
+// rejects 10002 ALREADY_LOGGED_IN (log out first).
 //
 // TIDEMARK EXTENSIONS
 //   IMSDK.ready    a Promise: resolves to {errCode: 0, errMsg: "", data: {loginStatus,
@@ -38,7 +113,8 @@
 //                  loginStatus 1 when there was no session or its token was refused.
 //                  restoreError is {errCode, errMsg} if restoring failed, else null.
 //                  Rejects {errCode: 10005 (SDK_BOOT_FAILED), errMsg} if the SDK could not boot.
-//                  Call login() only after `ready` (a restore in progress is a login).
+//                  Awaiting it is optional: methods wait for it themselves.
+//   getGroupMessageReceiptCounts({conversationID, seqs})   see GROUPS above.
 //   getCachedConversationList()
 //                  data: {userID, syncing, totalUnreadCount, conversationList}: what the
 //                  IndexedDB cache holds right now, WITHOUT waiting for the first sync.
@@ -65,7 +141,8 @@
 //                  the worker is up (not booted: it answers between boot steps).
 //
 // The session (token) lives in IndexedDB, written by the SDK in the worker (workers have
-// no localStorage); layout in idb-store.js.
+// no localStorage); layout in idb-store.js. Where this differs from OpenIM: README.md,
+// "Where window.IMSDK differs from OpenIM".
 
 import { ErrorCode, SdkErrorEvents, SdkEvent } from "./protocol.js";
 
@@ -86,6 +163,19 @@ const METHODS = [
   "getTotalUnreadMsgCount",
   "markConversationMessageAsRead",
   "getAdvancedHistoryMessageList",
+  "getJoinedGroupList",
+  "getSpecifiedGroupsInfo",
+  "getGroupMemberList",
+  "inviteUserToGroup",
+  "kickGroupMember",
+  "quitGroup",
+  "dismissGroup",
+  "transferGroupOwner",
+  "setGroupInfo",
+  "setGroupMemberRoleLevel",
+  "getGroupMessageReaderList",
+  "getGroupMessageReceiptCounts",
+  "changeInputStates",
   "getCachedConversationList",
   "getSelfUserInfo",
 ];
@@ -199,6 +289,7 @@ async function bootTimings() {
 // the worker answers, as it knows the exact state.
 
 let workerReady = false;
+let bootFailed = false; // then every method rejects 10005, getLoginStatus too
 const pageStore = build.then(async (buildId) => {
   const [idb, store] = await Promise.all([
     import(`/assets/${encodeURIComponent(buildId)}/vendor/idb.js`),
@@ -233,6 +324,15 @@ async function cachedListOnPage() {
   };
 }
 
+// getLoginStatus before `ready`: the worker would answer only once Pyodide has booted.
+// A saved session is being restored (2, logging in); otherwise nobody is logged in (1),
+// however long the boot takes (a login() waiting for the boot included).
+async function loginStatusOnPage() {
+  const store = await pageStore;
+  const session = await store.loadSession();
+  return { errCode: 0, errMsg: "", data: session?.userID ? 2 : 1 };
+}
+
 async function invoke(method, arg) {
   if (method === "getCachedConversationList" && !workerReady) {
     try {
@@ -243,8 +343,17 @@ async function invoke(method, arg) {
       // IndexedDB unusable here: ask the worker
     }
   }
+  if (method === "getLoginStatus" && !workerReady && !bootFailed) {
+    try {
+      return await loginStatusOnPage();
+    } catch {
+      // IndexedDB unusable here: ask the worker
+    }
+  }
   let answer;
   try {
+    // Before boot, the worker holds the call until Pyodide is up and the saved session
+    // is restored (OpenIMFacade waits for its restore): see "login before boot".
     answer = await (await remote).call(method, arg);
   } catch (error) {
     throw bootFailure(error);
@@ -264,6 +373,7 @@ const IMSDK = {
       return answer;
     })
     .catch((error) => {
+      bootFailed = true;
       throw bootFailure(error);
     }),
   getBootTimings: bootTimings,

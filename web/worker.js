@@ -7,7 +7,9 @@
 // Exposed (Comlink), all async:
 //   call(method, arg)   -> {errCode, errMsg, data}: one IMSDK method (BrowserSDK.call in
 //                          wasm_sdk/tidemark_sdk/_browser.py, over OpenIMFacade in
-//                          _facade.py); never rejects for SDK errors
+//                          _facade.py); never rejects for SDK errors. A call made before
+//                          the boot waits for it, and (OpenIMFacade) for the restore of
+//                          the saved session: an OpenIM app's login() on page load works
 //   ready()             -> {errCode: 0, errMsg: "", data: {loginStatus, userID,
 //                          restoreError}} once booted and the saved session (if any) is
 //                          restored, its first sync over (rule 9)

@@ -76,7 +76,6 @@ class OpenIMFacade:
         self._restore_task: asyncio.Task[dict[str, Any]] | None = None
         # Who the restore logged in, until a login or logout replaces that session.
         self._restored_user: str | None = None
-        self._logins_waiting = 0
         for event in sorted(EVENTS):
             client.on(event, self._forwarder(event))
         self._methods: dict[str, Handler] = {
@@ -192,11 +191,7 @@ class OpenIMFacade:
     async def _login(self, arg: Any) -> Any:
         fields = _object(arg)
         user_id, password = _string(fields, "userID"), _string(fields, "password")
-        self._logins_waiting += 1
-        try:
-            await self.start()
-        finally:
-            self._logins_waiting -= 1
+        await self.start()
         client = self._client
         restored = self._restored_user
         if restored is not None and await client.get_login_status() != LoginStatus.LOGGED_OUT:
@@ -216,8 +211,8 @@ class OpenIMFacade:
     async def _login_status(self, _arg: Any) -> Any:
         if self._restoring:
             # Until the restore has looked: logging in if a session is saved (it is being
-            # restored) or a login waits, else logged out.
-            if self._logins_waiting or await self._cache.peek_session() is not None:
+            # restored), else logged out (a login waiting for the restore included).
+            if await self._cache.peek_session() is not None:
                 return int(LoginStatus.LOGGING_IN)
             return int(LoginStatus.LOGGED_OUT)
         return await self._client.get_login_status()
