@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from server.testing import ServerProcess
 from tests.sdk import facade_cases
-from tests.serving import ServerProcess
 
 RunInPyodide = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 

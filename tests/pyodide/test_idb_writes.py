@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.serving import ServerProcess
+from server.testing import ServerProcess
 
 RunInPyodide = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 

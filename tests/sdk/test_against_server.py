@@ -26,8 +26,8 @@ from tidemark_sdk import (
     ValidationFailedError,
 )
 
+from server.testing import ServerProcess
 from tests.sdk.conftest import Recorder, run
-from tests.serving import ServerProcess
 
 PASSWORD = "correct horse battery"
 

@@ -14,10 +14,10 @@ import pytest
 from tidemark_sdk import HttpTransport, SqliteStore, TidemarkClient, Transport
 from tidemark_sdk._facade import OpenIMFacade
 
+from server.testing import ServerProcess
 from tests.sdk import facade_cases
 from tests.sdk.conftest import run
 from tests.sdk.fakes import FakeServer, FakeTransport
-from tests.serving import ServerProcess
 
 
 def _json(value: Any) -> Any:
