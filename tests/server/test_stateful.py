@@ -47,6 +47,11 @@ class ReadStateMachine(RuleBasedStateMachine):
         self.group_id = group["groupID"]
         self.group_cid = group["conversationID"]
         self._conversation(group["conversationID"], set(USERS))
+        # For receipts (rule 16): who sent each group seq, when each member joined, and
+        # how far a member who left had read.
+        self.sender_of: dict[int, str] = {}
+        self.joined_at = dict.fromkeys(USERS, 0)
+        self.left_read: dict[str, int] = {}
 
     def _current(self, user: str) -> bool:
         return user in self.members[self.group_cid] and (user, self.group_cid) not in self.left_at
@@ -83,18 +88,22 @@ class ReadStateMachine(RuleBasedStateMachine):
         self.max_seq[cid] += 1
         assert message["seq"] == self.max_seq[cid]
         self.read[(sender, cid)] = self.max_seq[cid]
+        if to == "group":
+            self.sender_of[message["seq"]] = sender
 
     def _membership_change(self, operator: str, path: str, body: dict) -> int:
         self.users[operator].call("POST", f"/api/groups/{self.group_id}{path}", body)
         self.max_seq[self.group_cid] += 1
         seq = self.max_seq[self.group_cid]
         self.read[(operator, self.group_cid)] = seq  # the operator's own message
+        self.sender_of[seq] = operator
         return seq
 
     @rule(who=st.sampled_from(("ben", "cat", OUTSIDER)))
     def kick(self, who: str) -> None:
         if not self._current(who):
             return
+        self.left_read[who] = self.read[(who, self.group_cid)]
         seq = self._membership_change("ann", "/kick", {"userIDList": [who]})
         self.left_at[(who, self.group_cid)] = seq
         self.read[(who, self.group_cid)] = seq  # a left record adds 0 unread
@@ -105,6 +114,7 @@ class ReadStateMachine(RuleBasedStateMachine):
             return
         seq = self._membership_change(member, "/quit", {})
         self.left_at[(member, self.group_cid)] = seq
+        self.left_read[member] = seq
 
     @rule(who=st.sampled_from(("ben", "cat", OUTSIDER)))
     def invite(self, who: str) -> None:
@@ -113,6 +123,8 @@ class ReadStateMachine(RuleBasedStateMachine):
         seq = self._membership_change("ann", "/members", {"userIDList": [who]})
         self.members[self.group_cid].add(who)
         self.left_at.pop((who, self.group_cid), None)
+        self.left_read.pop(who, None)
+        self.joined_at[who] = seq
         self.read[(who, self.group_cid)] = seq  # a new member starts with nothing unread
         self.highest_seen.pop((who, self.group_cid), None)  # a new window starts
 
@@ -162,6 +174,28 @@ class ReadStateMachine(RuleBasedStateMachine):
                 expected_total += top - self.read[key]
             assert snapshot["totalUnreadCount"] == expected_total
             assert len(snapshot["conversations"]) == sum(name in m for m in self.members.values())
+
+    @invariant()
+    def receipts_match_the_model(self) -> None:
+        """Read by N of M, for every group message, from the model's positions."""
+        if not self.sender_of:
+            return
+        seqs = sorted(self.sender_of)
+        path = f"/api/conversations/{self.group_cid}/receipts?seqs={','.join(map(str, seqs))}"
+        answer = self.users["ann"].call("GET", path)["receipts"]  # ann never leaves
+        expected = []
+        for seq in seqs:
+            at = [
+                user
+                for user, joined in self.joined_at.items()
+                if user != self.sender_of[seq]
+                and joined <= seq
+                and self.left_at.get((user, self.group_cid), seq) >= seq
+            ]
+            position = {u: self.left_read.get(u, self.read[(u, self.group_cid)]) for u in at}
+            read = sum(1 for u in at if position[u] >= seq)
+            expected.append({"seq": seq, "hasReadCount": read, "groupMemberCount": len(at)})
+        assert answer == expected
 
     @invariant()
     def memberships_carry_their_conversations_max_seq(self) -> None:
