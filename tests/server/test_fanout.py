@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from contextlib import ExitStack
 
 import httpx
@@ -89,7 +90,14 @@ def test_several_worker_processes_deliver_every_event(tmp_path):
         tmp_path / "server.log",
         extra_args=("--workers", "2", "--redis-url", REDIS_URL),
     ).start()
+    log = tmp_path / "server.log"
     try:
+        # Both workers up before the sockets are spread over them (a loaded machine
+        # starts the second one later than the first answer).
+        deadline = time.monotonic() + 30
+        while log.read_text().count("Tidemark worker ready") < 2:
+            assert time.monotonic() < deadline, "the second worker never started"
+            time.sleep(0.1)
         with httpx.Client(base_url=server.url, timeout=10) as http, ExitStack() as stack:
             tokens = {}
             for name in ("alice", "bob"):
@@ -112,7 +120,6 @@ def test_several_worker_processes_deliver_every_event(tmp_path):
             for ws in sockets:
                 received = [json.loads(ws.recv(timeout=5))["message"]["serverMsgID"] for _ in sent]
                 assert sorted(received) == sorted(sent)
-        log = (tmp_path / "server.log").read_text()
-        assert log.count("Tidemark worker ready") == 2
+        assert log.read_text().count("Tidemark worker ready") == 2
     finally:
         server.stop()
