@@ -178,7 +178,7 @@ def write_manifest(wheel: Path) -> dict[str, str]:
     return manifest
 
 
-# The exports of web/protocol.js: stable names, the page (app.js, ui/) imports them.
+# The exports of web/protocol.js, stable names: the page and imsdk.js import them.
 PROTOCOL_JS_HEADER = """\
 // generated from wasm_sdk/tidemark_sdk/protocol.json by web/build.py; do not edit.
 // Regenerate: python web/build.py --protocol-only (tests/test_protocol.py checks it).
