@@ -40,6 +40,7 @@ from tidemark_sdk import (
     UserNotFoundError,
     ValidationFailedError,
 )
+from tidemark_sdk._protocol import CONTENT_TYPES
 
 OWNER, ADMIN, MEMBER = 100, 60, 20
 _MEMBER_FILTERS = {
@@ -49,16 +50,6 @@ _MEMBER_FILTERS = {
     3: (MEMBER,),
     4: (ADMIN, MEMBER),
     5: (OWNER, ADMIN),
-}
-_NOTIFICATION_TYPES = {
-    "MEMBER_QUIT": 1504,
-    "GROUP_OWNER_TRANSFERRED": 1507,
-    "MEMBER_KICKED": 1508,
-    "MEMBER_INVITED": 1509,
-    "GROUP_DISMISSED": 1511,
-    "MEMBER_SET_TO_ADMIN": 1517,
-    "MEMBER_SET_TO_ORDINARY": 1518,
-    "GROUP_NAME_UPDATED": 1520,
 }
 
 
@@ -441,7 +432,7 @@ class FakeServer:
             "recvID": "",
             "groupID": conversation.group_id,
             "sessionType": 3,
-            "contentType": _NOTIFICATION_TYPES[kind],
+            "contentType": CONTENT_TYPES[kind],
             "textElem": None,
             "notificationElem": {"detail": json.dumps({"opUser": op_user, **detail})},
             "sendTime": next(self._clock),

@@ -10,6 +10,7 @@ from typing import Any
 from tidemark_sdk import CACHE_SCHEMA, CacheMeta, SqliteStore, Store
 
 from tests.sdk.conftest import run
+from tests.sdk.store_cases import MSG
 
 META = CacheMeta(userID="alice", epoch="e1", version=5, schema=CACHE_SCHEMA)
 
@@ -32,19 +33,7 @@ def record(cid: str, version: int, has_read: int = 0, max_seq: int = 3) -> Any:
 
 
 def message(cid: str, seq: int, text: str = "hi") -> Any:
-    return {
-        "serverMsgID": f"s{seq}",
-        "clientMsgID": f"c{seq}",
-        "conversationID": cid,
-        "seq": seq,
-        "sendID": "bob",
-        "recvID": "alice",
-        "groupID": "",
-        "sessionType": 1,
-        "contentType": 101,
-        "textElem": {"content": text},
-        "sendTime": seq,
-    }
+    return MSG(cid, seq, text)
 
 
 def test_apply_replaces_only_with_a_newer_version(store_factory: Callable[[], Store]) -> None:
