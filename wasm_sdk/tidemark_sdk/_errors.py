@@ -50,7 +50,7 @@ SdkError), so :func:`error_from_code` knows every code without a second list.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, cast
+from typing import Any
 
 from tidemark_sdk._protocol import ERROR_CODES
 
@@ -243,29 +243,6 @@ _BY_CODE: dict[int, type[SdkError]] = {
         SdkBootFailedError,
     )
 }
-
-
-# A code of the protocol without a class above gets one, in its family by range, named
-# after it (``NOT_GROUP_MEMBER`` -> ``NotGroupMemberError``): the SDK knows every code the
-# protocol lists without a second list to keep in step.
-_FAMILIES: dict[int, type[SdkError]] = {
-    10: RequestError,
-    11: AuthError,
-    12: UserError,
-    15: ServerError,
-}
-
-
-def _generated(name: str, code: int) -> type[SdkError]:
-    base = ClientError if code >= 10000 else _FAMILIES.get(code // 100, SdkError)
-    class_name = "".join(part.title() for part in name.split("_")) + "Error"
-    namespace = {"code": ErrorCode[name], "__module__": __name__, "__doc__": None}
-    return cast(type[SdkError], type(class_name, (base,), namespace))
-
-
-_BY_CODE.update(
-    {code: _generated(name, code) for name, code in ERROR_CODES.items() if code not in _BY_CODE}
-)
 
 
 def error_from_code(err_code: int, err_msg: str) -> SdkError:
