@@ -44,6 +44,9 @@ class ErrorCode(IntEnum):
     GROUP_DISMISSED = auto()
     GROUP_FULL = auto()
     MESSAGE_NOT_FOUND = auto()
+    REVOKE_NOT_ALLOWED = auto()
+    REVOKE_TOO_LATE = auto()
+    NOT_REVOCABLE = auto()
     INTERNAL = auto()
     UNAVAILABLE = auto()
 

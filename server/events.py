@@ -60,6 +60,13 @@ class ReceiptC2C(_Event):
     receipt: Receipt
 
 
+class MessageRevoked(_Event):
+    TYPE = SERVER_EVENT_TYPES["MESSAGE_REVOKED"]
+
+    conversation: Conversation
+    message: Message
+
+
 class _Ephemeral(_Typed):
     """An event that is not state: no version, nothing to store (rules 16 and 17)."""
 
@@ -84,6 +91,7 @@ EVENT_MODELS: tuple[type[_Typed], ...] = (
     MessageNew,
     ConversationChanged,
     ReceiptC2C,
+    MessageRevoked,
     ReceiptGroup,
     Typing,
 )
@@ -103,12 +111,13 @@ Event = Annotated[
     Annotated[MessageNew, Tag(MessageNew.TYPE)]
     | Annotated[ConversationChanged, Tag(ConversationChanged.TYPE)]
     | Annotated[ReceiptC2C, Tag(ReceiptC2C.TYPE)]
+    | Annotated[MessageRevoked, Tag(MessageRevoked.TYPE)]
     | Annotated[ReceiptGroup, Tag(ReceiptGroup.TYPE)]
     | Annotated[Typing, Tag(Typing.TYPE)],
     Discriminator(_event_type),
 ]
 EVENT_ADAPTER: TypeAdapter[
-    MessageNew | ConversationChanged | ReceiptC2C | ReceiptGroup | Typing
+    MessageNew | ConversationChanged | ReceiptC2C | MessageRevoked | ReceiptGroup | Typing
 ] = TypeAdapter(Event)
 
 
@@ -129,6 +138,11 @@ def receipt_c2c(state: dict[str, Any], reader_id: str, has_read_seq: int) -> dic
         "hasReadSeq": has_read_seq,
     }
     return _event(ReceiptC2C, state, conversation=conversation, receipt=receipt)
+
+
+def message_revoked(state: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    (conversation,) = state["conversations"]
+    return _event(MessageRevoked, state, conversation=conversation, message=message)
 
 
 def _event(model: type[_Event], state: dict[str, Any], **fields: Any) -> dict[str, Any]:

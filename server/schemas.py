@@ -181,7 +181,10 @@ def _record_model(name: str, known: dict[str, type[BaseModel]]) -> type[BaseMode
     fields: dict[str, Any] = {}
     for field, spec in record["fields"].items():
         # A type's name, or an earlier record's: protocol.json lists records in that order.
-        annotation = _FIELD_TYPES.get(spec["type"]) or known[spec["type"]]
+        kind = spec["type"].removesuffix("[]")
+        annotation = _FIELD_TYPES.get(kind) or known[kind]
+        if spec["type"].endswith("[]"):
+            annotation = list[annotation]  # type: ignore[valid-type]
         if spec.get("nullable"):
             annotation = annotation | None
         fields[field] = (Annotated[annotation, Field(description=spec["description"])], ...)

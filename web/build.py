@@ -195,6 +195,7 @@ PROTOCOL_JS_HEADER = """\
 //   ContentType         message content type name -> code (TEXT: 101)
 //   ContentElem         content type code -> the message field holding it (101: "textElem")
 //   SessionType         SINGLE: 1, GROUP: 3
+//   Constants           AT_ALL_TAG ("AtAllTag"), RECV_MSG_OPTS, GROUP_AT_TYPES
 //   MessageFields       the fields of a Message record
 //   ConversationFields  the fields of a Conversation record
 """
@@ -230,6 +231,7 @@ def render_protocol_js(protocol: dict[str, Any]) -> str:
         "ContentType": {c["name"]: c["code"] for c in protocol["contentTypes"]},
         "ContentElem": {str(c["code"]): c["elem"] for c in protocol["contentTypes"]},
         "SessionType": {s["name"]: s["code"] for s in protocol["sessionTypes"]},
+        "Constants": {name: c["value"] for name, c in protocol["constants"].items()},
         "MessageFields": list(protocol["records"]["Message"]["fields"]),
         "ConversationFields": list(protocol["records"]["Conversation"]["fields"]),
     }

@@ -13,6 +13,7 @@
 //   ContentType         message content type name -> code (TEXT: 101)
 //   ContentElem         content type code -> the message field holding it (101: "textElem")
 //   SessionType         SINGLE: 1, GROUP: 3
+//   Constants           AT_ALL_TAG ("AtAllTag"), RECV_MSG_OPTS, GROUP_AT_TYPES
 //   MessageFields       the fields of a Message record
 //   ConversationFields  the fields of a Conversation record
 
@@ -36,6 +37,9 @@ export const ErrorCode = Object.freeze({
   "GROUP_DISMISSED": 1304,
   "GROUP_FULL": 1305,
   "MESSAGE_NOT_FOUND": 1401,
+  "REVOKE_NOT_ALLOWED": 1402,
+  "REVOKE_TOO_LATE": 1403,
+  "NOT_REVOCABLE": 1404,
   "INTERNAL": 1500,
   "UNAVAILABLE": 1503,
   "NETWORK_ERROR": 10000,
@@ -66,6 +70,9 @@ export const ErrorHttpStatus = Object.freeze({
   "GROUP_DISMISSED": 410,
   "GROUP_FULL": 409,
   "MESSAGE_NOT_FOUND": 404,
+  "REVOKE_NOT_ALLOWED": 403,
+  "REVOKE_TOO_LATE": 403,
+  "NOT_REVOCABLE": 400,
   "INTERNAL": 500,
   "UNAVAILABLE": 503,
 });
@@ -82,6 +89,7 @@ export const SdkEvent = Object.freeze({
   "OnConversationChanged": "OnConversationChanged",
   "OnTotalUnreadMessageCountChanged": "OnTotalUnreadMessageCountChanged",
   "OnRecvNewMessages": "OnRecvNewMessages",
+  "OnNewRecvMessageRevoked": "OnNewRecvMessageRevoked",
   "OnRecvC2CReadReceipt": "OnRecvC2CReadReceipt",
   "OnRecvGroupReadReceipt": "OnRecvGroupReadReceipt",
   "OnConversationUserInputStatusChanged": "OnConversationUserInputStatusChanged",
@@ -97,6 +105,7 @@ export const ServerEvent = Object.freeze({
   "MESSAGE_NEW": "message.new",
   "CONVERSATION_CHANGED": "conversation.changed",
   "RECEIPT_C2C": "receipt.c2c",
+  "MESSAGE_REVOKED": "message.revoked",
   "RECEIPT_GROUP": "receipt.group",
   "TYPING": "typing",
 });
@@ -128,6 +137,7 @@ export const CloseCode = Object.freeze({
 
 export const ContentType = Object.freeze({
   "TEXT": 101,
+  "AT_TEXT": 106,
   "MEMBER_QUIT": 1504,
   "GROUP_OWNER_TRANSFERRED": 1507,
   "MEMBER_KICKED": 1508,
@@ -136,10 +146,12 @@ export const ContentType = Object.freeze({
   "MEMBER_SET_TO_ADMIN": 1517,
   "MEMBER_SET_TO_ORDINARY": 1518,
   "GROUP_NAME_UPDATED": 1520,
+  "REVOKED": 2101,
 });
 
 export const ContentElem = Object.freeze({
   "101": "textElem",
+  "106": "atTextElem",
   "1504": "notificationElem",
   "1507": "notificationElem",
   "1508": "notificationElem",
@@ -148,11 +160,26 @@ export const ContentElem = Object.freeze({
   "1517": "notificationElem",
   "1518": "notificationElem",
   "1520": "notificationElem",
+  "2101": "notificationElem",
 });
 
 export const SessionType = Object.freeze({
   "SINGLE": 1,
   "GROUP": 3,
+});
+
+export const Constants = Object.freeze({
+  "AT_ALL_TAG": "AtAllTag",
+  "RECV_MSG_OPTS": Object.freeze({
+    "NORMAL": 0,
+    "NOT_NOTIFY": 2,
+  }),
+  "GROUP_AT_TYPES": Object.freeze({
+    "AT_NORMAL": 0,
+    "AT_ME": 1,
+    "AT_ALL": 2,
+    "AT_ALL_AT_ME": 3,
+  }),
 });
 
 export const MessageFields = Object.freeze([
@@ -166,6 +193,7 @@ export const MessageFields = Object.freeze([
   "sessionType",
   "contentType",
   "textElem",
+  "atTextElem",
   "notificationElem",
   "sendTime",
 ]);
@@ -184,4 +212,10 @@ export const ConversationFields = Object.freeze([
   "latestMsgSendTime",
   "version",
   "isNotInGroup",
+  "recvMsgOpt",
+  "isPinned",
+  "groupAtType",
+  "mentionCount",
+  "isMarkedUnread",
+  "isHidden",
 ]);

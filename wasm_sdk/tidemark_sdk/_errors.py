@@ -30,6 +30,10 @@ so callers can catch a whole family::
     │   ├── GroupDismissedError         1304
     │   └── GroupFullError              1305
     ├── MessageNotFoundError      1401  (no such message, or not one you can see)
+    ├── RevokeError               1402-1404: the revoke was refused
+    │   ├── RevokeNotAllowedError       1402  (not your message; owners and admins excepted)
+    │   ├── RevokeTooLateError          1403  (the revoke window has passed)
+    │   └── NotRevocableError           1404  (a notification, or revoked already)
     ├── ServerError               1500, and any code this SDK does not know
     │   └── UnavailableError            1503  (database unreachable: try again shortly)
     └── ClientError               10xxx: raised by the SDK, not by the server
@@ -171,6 +175,22 @@ class MessageNotFoundError(SdkError):
     code = ErrorCode["MESSAGE_NOT_FOUND"]
 
 
+class RevokeError(SdkError):
+    """A revoke the server refused: see the subclasses."""
+
+
+class RevokeNotAllowedError(RevokeError):
+    code = ErrorCode["REVOKE_NOT_ALLOWED"]
+
+
+class RevokeTooLateError(RevokeError):
+    code = ErrorCode["REVOKE_TOO_LATE"]
+
+
+class NotRevocableError(RevokeError):
+    code = ErrorCode["NOT_REVOCABLE"]
+
+
 class ServerError(SdkError):
     code = ErrorCode["INTERNAL"]
 
@@ -233,6 +253,9 @@ _BY_CODE: dict[int, type[SdkError]] = {
         GroupDismissedError,
         GroupFullError,
         MessageNotFoundError,
+        RevokeNotAllowedError,
+        RevokeTooLateError,
+        NotRevocableError,
         ServerError,
         UnavailableError,
         NetworkError,

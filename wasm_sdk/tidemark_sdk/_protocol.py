@@ -43,6 +43,8 @@ Names (all read-only; dicts keep the file's order):
     content type → the message field holding its content (101 → ``"textElem"``).
 ``SESSION_TYPES: dict[str, int]``
     ``SINGLE`` 1, ``GROUP`` 3 (a message's ``sessionType``, a conversation's type).
+``AT_ALL_TAG``, ``RECV_MSG_OPTS``, ``GROUP_AT_TYPES``
+    the protocol's constants: OpenIM's "AtAllTag", the recvMsgOpt and groupAtType values.
 ``RECORDS: dict[str, tuple[str, ...]]``
     record name (``Message``, ``Conversation``, ``Receipt``, ``TextElem`` …) → its fields.
 ``MESSAGE_FIELDS``, ``CONVERSATION_FIELDS: tuple[str, ...]``
@@ -101,6 +103,11 @@ CONTENT_ELEMS: dict[int, str] = {
     content["code"]: content["elem"] for content in PROTOCOL["contentTypes"]
 }
 SESSION_TYPES: dict[str, int] = _by_name(PROTOCOL["sessionTypes"], "code")
+
+_CONSTANTS: dict[str, Any] = {name: c["value"] for name, c in PROTOCOL["constants"].items()}
+AT_ALL_TAG: str = _CONSTANTS["AT_ALL_TAG"]
+RECV_MSG_OPTS: dict[str, int] = _CONSTANTS["RECV_MSG_OPTS"]
+GROUP_AT_TYPES: dict[str, int] = _CONSTANTS["GROUP_AT_TYPES"]
 
 RECORDS: dict[str, tuple[str, ...]] = {
     name: tuple(record["fields"]) for name, record in PROTOCOL["records"].items()
