@@ -5,9 +5,10 @@
 // SDK, the SDK asks the server, and the badge changes when the SDK reports the committed
 // state. The SDK's count and list queries wait for the first sync (rule 9).
 
-import { ErrorCode, SdkEvent, SessionType } from "./protocol.js";
+import { Constants, ErrorCode, SdkEvent, SessionType } from "./protocol.js";
 import { highestSeq, isNotification, readOnlyReason } from "./model.js";
 import { asError } from "./sdk.js";
+import { atMentions } from "./ui/mentions.js";
 
 const LOGGED_IN = 3;
 const LOGGING_IN = 2;
@@ -30,6 +31,8 @@ const TYPING_SHOWN_MS = 6000;
 const RECEIPTS_DEBOUNCE_MS = 250;
 /** getGroupMessageReceiptCounts takes at most this many seqs at once (server: 100). */
 const RECEIPT_BATCH = 100;
+/** A draft is saved this long after the last keystroke (drafts are local: no server round trip). */
+const DRAFT_DEBOUNCE_MS = 400;
 /** Errors that mean "you are not (or no longer) in this group": the page already says so. */
 const NOT_IN_GROUP_CODES = new Set([
   ErrorCode.NOT_GROUP_MEMBER, ErrorCode.GROUP_DISMISSED, ErrorCode.CONVERSATION_NOT_FOUND,
@@ -72,6 +75,12 @@ export class Controller {
   #typingSent = { id: "", at: 0 };
   /** `${conversationID} ${userID}` -> the timer that takes their "typing" down */
   #typingTimers = new Map();
+  /** The draft typed in the open chat and not saved yet (timer 0: nothing pending). */
+  #draft = { id: "", text: "", timer: 0 };
+  /** conversationID -> the draft asked for and not answered yet (the record does not say it yet) */
+  #draftAsked = new Map();
+  /** Conversation actions in flight, by `${method} ${conversationID}` (one at a time). */
+  #acting = new Set();
 
   /**
    * @param {import("./model.js").Model} model
@@ -143,6 +152,9 @@ export class Controller {
     sdk.on(SdkEvent.OnConversationChanged, (list) => model.conversationsChanged(list));
     sdk.on(SdkEvent.OnTotalUnreadMessageCountChanged, (total) => model.totalChanged(total));
     sdk.on(SdkEvent.OnRecvNewMessages, (messages) => model.messagesReceived(messages));
+    sdk.on(SdkEvent.OnNewRecvMessageRevoked, (info) => {
+      for (const one of Array.isArray(info) ? info : [info]) model.messageRevoked(one);
+    });
     sdk.on(SdkEvent.OnRecvGroupReadReceipt, (data) => this.#groupReceipt(data));
     sdk.on(SdkEvent.OnConversationUserInputStatusChanged, (data) => this.#typingEvent(data));
     // OnRecvC2CReadReceipt needs nothing: the peer's read position comes in the
@@ -293,6 +305,7 @@ export class Controller {
 
   close() {
     this.stopComposing();
+    this.flushDraft();
     this.model.closeChat();
   }
 
@@ -342,6 +355,7 @@ export class Controller {
     const { model } = this;
     if (model.chat?.id !== id) {
       this.stopComposing();
+      this.flushDraft();
       model.openChat(id, { peer });
       this.#loadLatest();
       if (model.chat.type === SessionType.GROUP) this.#loadMembers();
@@ -419,6 +433,9 @@ export class Controller {
     const record = this.model.openRecord;
     if (!record || !this.visible()) return;
     if (why !== "open" && !(Number(record.unreadCount) > 0)) return;
+    // A mark-unread flag goes only by the user's doing (opening, acting in the chat),
+    // never because it arrived, or messages did, while the chat was open (rule 15).
+    if (why !== "open" && record.isMarkedUnread) return;
     this.markRead(record.conversationID);
   }
 
@@ -449,8 +466,130 @@ export class Controller {
       this.#reading.delete(id);
       if (this.#readAgain.delete(id)) {
         const record = model.openRecord;
-        if (record?.conversationID === id && this.visible() && record.unreadCount > 0) this.markRead(id);
+        if (record?.conversationID === id && this.visible() && record.unreadCount > 0 && !record.isMarkedUnread) {
+          this.markRead(id);
+        }
       }
+    }
+  }
+
+  // -- conversation settings (server first: the row changes when the SDK reports it) ----
+
+  /** Mute (OpenIM's recvMsgOpt 2: receive, no notification) or unmute. */
+  setMuted(id, muted) {
+    const opt = muted ? Constants.RECV_MSG_OPTS.NOT_NOTIFY : Constants.RECV_MSG_OPTS.NORMAL;
+    return this.#conversationAction(id, muted ? "Could not mute" : "Could not unmute",
+      "setConversationRecvMessageOpt", { conversationID: id, opt });
+  }
+
+  setPinned(id, isPinned) {
+    return this.#conversationAction(id, isPinned ? "Could not pin" : "Could not unpin",
+      "pinConversation", { conversationID: id, isPinned: Boolean(isPinned) });
+  }
+
+  /** Mark as unread (a flag, rule 15); the open conversation closes, so it stays unread. */
+  async markUnread(id) {
+    const done = await this.#conversationAction(id, "Could not mark as unread", "markConversationAsUnread", id);
+    if (done && this.model.chat?.id === id) this.close();
+    return done;
+  }
+
+  /** Hide (OpenIM's "delete chat for me"): marked read, out of the list until a new message. */
+  async hide(id) {
+    const done = await this.#conversationAction(id, "Could not hide the conversation", "hideConversation", id);
+    if (done && this.model.chat?.id === id) this.close();
+    return done;
+  }
+
+  /** Every conversation read, in one server transaction (muted ones too). */
+  markAllRead() {
+    return this.#conversationAction("*", "Could not mark all as read", "markAllConversationMessageAsRead");
+  }
+
+  /**
+   * Ask the SDK for a change to a conversation. Nothing is shown before the server has
+   * committed it (rule 4): the SDK reports the new record and total before it answers.
+   * A refusal goes to the error banner and leaves the view as it was. True once done.
+   */
+  async #conversationAction(id, what, method, ...args) {
+    const { model, sdk } = this;
+    const key = `${method} ${id}`;
+    if (this.#acting.has(key)) return false; // the same change is on its way
+    this.#acting.add(key);
+    try {
+      await sdk.call(method, ...args);
+      model.clearError("conversation");
+      return true;
+    } catch (error) {
+      model.showError(`${what}: ${asError(error).errMsg}`, "conversation");
+      return false;
+    } finally {
+      this.#acting.delete(key);
+    }
+  }
+
+  /** Revoke a message of the open chat; it becomes a tombstone when the SDK reports it. */
+  async revoke(clientMsgID) {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || !clientMsgID) return false;
+    const key = `revokeMessage ${clientMsgID}`;
+    if (this.#acting.has(key)) return false;
+    this.#acting.add(key);
+    try {
+      const answer = await sdk.call("revokeMessage", { conversationID: chat.id, clientMsgID });
+      // OnNewRecvMessageRevoked has (or will have) replaced it; a tombstone answered is used too.
+      const tombstone = answer?.message ?? answer;
+      if (tombstone?.clientMsgID === clientMsgID) {
+        model.messageRevoked({ conversationID: chat.id, clientMsgID, seq: tombstone.seq }, tombstone);
+      }
+      model.clearError("revoke");
+      return true;
+    } catch (error) {
+      model.showError(`Could not revoke the message: ${asError(error).errMsg}`, "revoke");
+      return false;
+    } finally {
+      this.#acting.delete(key);
+    }
+  }
+
+  // -- drafts (local to this device: setConversationDraft, OnConversationChanged) -------
+
+  /** The open chat's input now holds `text`: saved as its draft shortly. */
+  draftChanged(text) {
+    const chat = this.model.chat;
+    if (!chat) return;
+    if (this.#draft.id !== chat.id) this.flushDraft();
+    this.clearTimer(this.#draft.timer);
+    this.#draft = { id: chat.id, text: String(text), timer: this.setTimer(() => this.flushDraft(), DRAFT_DEBOUNCE_MS) };
+  }
+
+  /** Save the pending draft now (switching away, closing). */
+  flushDraft() {
+    const { id, text, timer } = this.#draft;
+    if (!timer) return;
+    this.clearTimer(timer);
+    this.#draft = { id: "", text: "", timer: 0 };
+    this.#saveDraft(id, text);
+  }
+
+  /** The draft `conversationID` should have ("" none); asked only if it is not that already. */
+  async #saveDraft(conversationID, text) {
+    const { model, sdk } = this;
+    const record = model.conversations.get(conversationID);
+    // A chat with no record yet (never sent to) has nowhere to keep a draft.
+    if (!record || !sdk.has("setConversationDraft")) return;
+    const draftText = text.trim() ? text : "";
+    if ((this.#draftAsked.get(conversationID) ?? record.draftText ?? "") === draftText) return;
+    this.#draftAsked.set(conversationID, draftText);
+    try {
+      await sdk.call("setConversationDraft", { conversationID, draftText });
+      model.clearError("draft");
+    } catch (error) {
+      model.showError(`Could not save the draft: ${asError(error).errMsg}`, "draft");
+    } finally {
+      // Answered: the record says it now (the SDK reports it before answering).
+      if (this.#draftAsked.get(conversationID) === draftText) this.#draftAsked.delete(conversationID);
     }
   }
 
@@ -739,20 +878,36 @@ export class Controller {
 
   // -- sending --------------------------------------------------------------------------
 
-  /** Send `text` in the open chat; false if the message could not even be created. */
-  async send(text) {
+  /**
+   * Send `text` in the open chat; false if the message could not even be created.
+   * `mentions`: the people chosen in the @ picker ({userID, name}); those still named in
+   * the text make it an @ message (createTextAtMessage, groups only).
+   */
+  async send(text, mentions = []) {
     const { model, sdk } = this;
     const chat = model.chat;
     if (!chat || !text) return true;
+    const at = chat.type === SessionType.GROUP ? atMentions(text, mentions) : { atUserIDList: [], atUsersInfo: [] };
     let message;
     try {
-      message = await sdk.call("createTextMessage", text);
+      message = at.atUserIDList.length
+        ? await sdk.call("createTextAtMessage", { text, ...at })
+        : await sdk.call("createTextMessage", text);
     } catch (error) {
       model.showError(`Could not create the message: ${asError(error).errMsg}`);
       return false;
     }
+    // The draft goes with the send (a pending save must not bring it back).
+    if (this.#draft.id === chat.id) {
+      this.clearTimer(this.#draft.timer);
+      this.#draft = { id: "", text: "", timer: 0 };
+    }
+    this.#saveDraft(chat.id, "");
     model.messageCreated(chat.key, message);
     await this.#deliver(chat, message);
+    // Writing in the chat is reading it: a mark-unread flag goes (rule 15).
+    const record = model.openRecord;
+    if (model.chat === chat && record?.isMarkedUnread) this.markRead(chat.id);
     return true;
   }
 

@@ -69,13 +69,59 @@ import { ContentType, SessionType } from "./protocol.js";
 /** OpenIM's roleLevel of a group member. */
 export const Role = Object.freeze({ OWNER: 100, ADMIN: 60, MEMBER: 20 });
 
+/** Content types that are chat messages (drawn as bubbles), not group notifications. */
+const CHAT_TYPES = new Set([ContentType.TEXT, ContentType.AT_TEXT, ContentType.REVOKED]);
 /** The content types of group notifications (membership changes are messages, rule 12). */
-const NOTIFICATIONS = new Set(Object.entries(ContentType)
-  .filter(([name]) => name !== "TEXT").map(([, code]) => code));
+const NOTIFICATIONS = new Set(Object.values(ContentType).filter((code) => !CHAT_TYPES.has(code)));
+
+/** Whether `message` is a revoked message's tombstone (contentType 2101). */
+export function isRevoked(message) {
+  return Number(message?.contentType) === ContentType.REVOKED;
+}
 
 /** Whether `message` is a group notification (a system line) rather than a chat message. */
 export function isNotification(message) {
-  return NOTIFICATIONS.has(Number(message?.contentType)) || Boolean(message?.notificationElem && !message?.textElem);
+  if (CHAT_TYPES.has(Number(message?.contentType))) return false;
+  return NOTIFICATIONS.has(Number(message?.contentType))
+    || Boolean(message?.notificationElem && !message?.textElem && !message?.atTextElem);
+}
+
+/** The text of a chat message: a text message's content, an @ message's text ("" else). */
+export function messageText(message) {
+  if (Number(message?.contentType) === ContentType.AT_TEXT || message?.atTextElem) {
+    return String(message?.atTextElem?.text ?? "");
+  }
+  return String(message?.textElem?.content ?? "");
+}
+
+/**
+ * Whether the message menu offers "Revoke" on `message` (the server decides in the end):
+ * my own sent messages; in a group, any chat message for the owner, and any but the
+ * owner's for an admin. Never a notification, a tombstone, or a message not sent yet.
+ * @param {{myUserID: string, myRole?: number, senderRole?: number, group?: boolean}} who
+ *   myRole / senderRole: roleLevel in the group (0: not known)
+ */
+export function canRevoke(message, { myUserID, myRole = 0, senderRole = 0, group = false }) {
+  if (!message?.seq || isNotification(message) || isRevoked(message)) return false;
+  if (message.sendID === myUserID) return true;
+  if (!group) return false;
+  if (myRole === Role.OWNER) return true;
+  return myRole === Role.ADMIN && senderRole !== Role.OWNER;
+}
+
+/**
+ * The tombstone that replaces `message` after OnNewRecvMessageRevoked (`info`: OpenIM's
+ * RevokedInfo): the same identity and seq, no text, the RevokedInfo as its detail.
+ */
+export function tombstoneOf(message, info) {
+  const { conversationID: _c, ...detail } = info ?? {};
+  return {
+    ...message,
+    contentType: ContentType.REVOKED,
+    textElem: null,
+    atTextElem: null,
+    notificationElem: { detail: JSON.stringify(detail) },
+  };
 }
 
 /**
@@ -541,6 +587,24 @@ export class Model {
     });
   }
 
+  /**
+   * OnNewRecvMessageRevoked (RevokedInfo plus conversationID), or revokeMessage's answer
+   * (`tombstone`): the message of the open chat becomes its tombstone. A message not
+   * shown is left to the history, which the SDK already answers with the tombstone.
+   */
+  messageRevoked(info, tombstone = null) {
+    const chat = this.#chat;
+    if (!chat || !info || (info.conversationID && info.conversationID !== chat.id)) return;
+    this.#updateChat(chat.key, (open, change) => {
+      let known = open.messages.get(info.clientMsgID);
+      if (!known && info.seq) known = [...open.messages.values()].find((m) => m.seq === Number(info.seq));
+      if (!known || isRevoked(known)) return;
+      const replaced = isRevoked(tombstone) ? { ...tombstone, state: "sent" } : { ...tombstoneOf(known, info), state: "sent" };
+      open.messages.set(known.clientMsgID, replaced);
+      change.messages = true;
+    });
+  }
+
   // -- the open group: members, receipts, readers -------------------------------------
 
   /** Show or hide the member panel of the open chat (a group). */
@@ -582,9 +646,13 @@ export class Model {
 
   /** My role in the open group (0: not known, or not a member). */
   get myRole() {
-    const chat = this.#chat;
-    const mine = chat?.members.list.find((m) => m.userID === this.#me?.userID);
-    return mine?.roleLevel ?? 0;
+    return this.roleOf(this.#me?.userID);
+  }
+
+  /** The role of `userID` in the open group (0: not known, or not a current member). */
+  roleOf(userID) {
+    const member = this.#chat?.members.list.find((m) => m.userID === userID);
+    return member?.roleLevel ?? 0;
   }
 
   /**
@@ -782,11 +850,15 @@ export class Model {
   }
 }
 
-/** Merge messages into `chat`; a sent copy (with seq) is never replaced by an unsent one. */
+/**
+ * Merge messages into `chat`; a sent copy (with seq) is never replaced by an unsent one,
+ * and a tombstone never by the message it replaced (an answer asked before the revoke).
+ */
 function merge(chat, messages, state) {
   for (const message of messages) {
     const known = chat.messages.get(message.clientMsgID);
     if (known?.seq && !message.seq) continue;
+    if (isRevoked(known) && !isRevoked(message)) continue;
     chat.messages.set(message.clientMsgID, { ...message, state: message.seq ? "sent" : state });
   }
 }

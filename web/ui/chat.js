@@ -6,11 +6,17 @@
 // group messages carry "Read by N of M" (data-testid="read-by") under the bubble, which
 // opens the reader list. A left, removed or dismissed group is read-only: the composer
 // is disabled and a line says why. Who is typing shows above the composer.
+// An @ message draws its mentions as <span data-testid="mention">; a revoked message is
+// its tombstone (data-revoked="true", "You revoked a message"); a message I may revoke
+// has a menu button (data-testid="message-menu-button") offering "Revoke".
 
-import { isNotification, readOnlyReason } from "../model.js";
-import { SessionType } from "../protocol.js";
-import { $, clockTime, fullTime, h, setText } from "./dom.js";
-import { joinNames, noticeText } from "./notice.js";
+import { canRevoke, isNotification, isRevoked, messageText, readOnlyReason } from "../model.js";
+import { ContentType, SessionType } from "../protocol.js";
+import { $, clockTime, fullTime, h, icon, setText } from "./dom.js";
+import { MentionPicker } from "./mention-picker.js";
+import { mentionSegments } from "./mentions.js";
+import { PopupMenu } from "./menu.js";
+import { joinNames, noticeText, revokedText } from "./notice.js";
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
 
@@ -34,10 +40,12 @@ export class MessageList {
    * @param {(clientMsgID: string) => void} onRetry
    * @param {(seq: number) => void} [onReadBy] a "Read by" line was clicked
    */
-  constructor(root, onRetry, onReadBy = () => {}) {
+  constructor(root, onRetry, onReadBy = () => {}, onMenu = () => {}) {
     this.root = root;
     this.onRetry = onRetry;
     this.onReadBy = onReadBy;
+    /** @type {(clientMsgID: string, button: HTMLButtonElement) => void} */
+    this.onMenu = onMenu;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
   }
@@ -51,7 +59,8 @@ export class MessageList {
    * @param {object[]} messages sorted with byPosition; each has a `state`
    * @param {{myUserID: string, group: boolean, peerHasReadSeq: number,
    *          receipts?: Map<number, {hasReadCount: number, groupMemberCount: number}>,
-   *          nameOf?: (userID: string, name: string) => string}} view
+   *          nameOf?: (userID: string, name: string) => string,
+   *          canRevoke?: (message: object) => boolean}} view
    */
   render(messages, view) {
     const nodes = [];
@@ -118,21 +127,59 @@ export class MessageList {
       on: { click: () => { if (item.dataset.seq) this.onReadBy(Number(item.dataset.seq)); } },
     }) : null;
     if (readBy) readBy.hidden = true;
+    const menu = h("button", {
+      class: "message__menu",
+      attrs: { type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": "Message actions" },
+      data: { testid: "message-menu-button" },
+      on: { click: () => this.onMenu(message.clientMsgID, menu) },
+    }, [icon("more")]);
+    menu.hidden = true;
     const item = h("li", {
       class: `message ${mine ? "message--mine" : "message--theirs"}`,
       data: { testid: "message-item", clientMsgId: message.clientMsgID },
     }, [
       sender,
-      h("div", { class: "message__bubble" }, [text, h("div", { class: "message__meta" }, [time, status, retry])]),
+      h("div", { class: "message__row" }, [
+        h("div", { class: "message__bubble" }, [text, h("div", { class: "message__meta" }, [time, status, retry])]),
+        menu,
+      ]),
       readBy,
     ]);
-    item._parts = { sender, text, time, status, retry, readBy, mine };
+    item._parts = { sender, text, time, status, retry, readBy, menu, mine, shownText: null };
     return item;
   }
 
+  /** The bubble's text: plain, with its mentions drawn apart, or the tombstone's line. */
+  #renderText(item, message, view) {
+    const parts = item._parts;
+    const revoked = isRevoked(message);
+    const at = !revoked && Number(message.contentType) === ContentType.AT_TEXT;
+    const line = revoked ? revokedText(message, view.myUserID, view.nameOf) : messageText(message);
+    const key = `${revoked}|${at}|${line}|${view.myUserID}|${at ? JSON.stringify(message.atTextElem) : ""}`;
+    if (parts.shownText === key) return;
+    parts.shownText = key;
+    if (revoked) item.dataset.revoked = "true";
+    else delete item.dataset.revoked;
+    item.classList.toggle("message--revoked", revoked);
+    if (!at) {
+      parts.text.textContent = line;
+      return;
+    }
+    parts.text.replaceChildren(...mentionSegments(message.atTextElem, view.myUserID, message.sendID).map((segment) => (
+      "mention" in segment
+        ? h("span", {
+          class: `mention${segment.me ? " mention--me" : ""}`,
+          text: segment.mention,
+          data: { testid: "mention", userId: segment.userID, me: String(segment.me) },
+        })
+        : document.createTextNode(segment.text)
+    )));
+  }
+
   #update(item, message, view, firstOfRun) {
-    const { sender, text, time, status, retry, readBy, mine } = item._parts;
-    setText(text, message.textElem?.content ?? "");
+    const { sender, time, status, retry, readBy, menu, mine } = item._parts;
+    this.#renderText(item, message, view);
+    menu.hidden = !(view.canRevoke?.(message) ?? false);
     const sent = message.sendTime || message.createTime || 0;
     setText(time, clockTime(sent));
     time.title = fullTime(sent);
@@ -151,7 +198,7 @@ export class MessageList {
       else label = "Sent";
     }
     // Groups: "Read by N of M" once the count is known (rule 16), in place of "Sent".
-    const receipt = readBy && view.group && message.seq ? view.receipts?.get(message.seq) : undefined;
+    const receipt = readBy && view.group && message.seq && !isRevoked(message) ? view.receipts?.get(message.seq) : undefined;
     if (receipt) {
       setText(readBy, `Read by ${receipt.hasReadCount} of ${receipt.groupMemberCount}`);
       readBy.dataset.read = String(receipt.hasReadCount);
@@ -198,16 +245,35 @@ export class ChatView {
     this.readOnly = $("composer-readonly");
     this.typing = $("typing-line");
     this.membersButton = /** @type {HTMLButtonElement} */ ($("members-button"));
+    this.menu = new PopupMenu("message-menu", "Message actions");
     this.list = new MessageList(
       /** @type {HTMLOListElement} */ (this.messages),
       (id) => controller.retry(id),
       (seq) => controller.openReaders(seq),
+      (id, button) => this.menu.toggle(button, [
+        { testid: "menu-revoke", text: "Revoke", run: () => controller.revoke(id), danger: true },
+      ]),
     );
+    /** conversationID -> the people chosen in the @ picker for the text being written */
+    this.picks = new Map();
+    this.picker = new MentionPicker(this.input, this.composer, {
+      enabled: () => model.chat?.type === SessionType.GROUP && !this.input.disabled,
+      members: () => model.chat?.members.list ?? [],
+      me: () => model.me?.userID ?? "",
+      onPick: (option) => {
+        const id = model.chat?.id;
+        if (!id) return;
+        this.picks.set(id, [...(this.picks.get(id) ?? []), option]);
+        controller.draftChanged(this.input.value);
+        this.#autosize();
+      },
+    });
 
     this.membersButton.addEventListener("click", () => controller.toggleMembers());
     this.input.addEventListener("input", () => {
       if (this.input.value.trim()) controller.composing();
       else controller.stopComposing();
+      controller.draftChanged(this.input.value);
     });
     this.input.addEventListener("blur", () => controller.stopComposing());
 
@@ -220,6 +286,7 @@ export class ChatView {
     this.composer.addEventListener("submit", (event) => this.#submit(event));
     this.input.addEventListener("input", () => this.#autosize());
     this.input.addEventListener("keydown", (event) => {
+      if (this.picker.keydown(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.composer.requestSubmit();
@@ -249,6 +316,7 @@ export class ChatView {
     }
     if (opened || change.chat || change.me) this.#renderComposer(record);
     if (opened || change.typing || change.members) this.#renderTyping(chat);
+    if (change.members && this.picker.isOpen) this.picker.update();
     // A side panel (members, readers) takes the right edge: the messages make room for it.
     this.pane.classList.toggle("has-side-panel", Boolean(chat.type === SessionType.GROUP && (chat.panelOpen || chat.readers)));
   }
@@ -284,8 +352,11 @@ export class ChatView {
     this.main.dataset.screen = chat ? "chat" : "list";
     this.empty.hidden = Boolean(chat);
     this.pane.hidden = !chat;
+    this.menu.close(false);
+    this.picker.close();
     if (!chat) return;
-    this.input.value = "";
+    // The draft this device keeps for it (setConversationDraft) comes back into the input.
+    this.input.value = this.model.conversations.get(chat.id)?.draftText ?? "";
     this.#autosize();
     if (!window.matchMedia("(pointer: coarse)").matches) this.input.focus({ preventScroll: true });
   }
@@ -315,13 +386,23 @@ export class ChatView {
     const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;
     const before = { height: scroller.scrollHeight, top: scroller.scrollTop };
     const messages = [...chat.messages.values()].sort(byPosition);
+    const myUserID = this.model.me?.userID ?? "";
+    const group = chat.type === SessionType.GROUP;
+    // A left group is read-only: nothing to revoke there (rule 11).
+    const myRole = group && !record?.isNotInGroup ? this.model.myRole : 0;
+    const readOnly = Boolean(readOnlyReason(record));
     this.list.render(messages, {
-      myUserID: this.model.me?.userID ?? "",
-      group: chat.type === SessionType.GROUP,
+      myUserID,
+      group,
       peerHasReadSeq: Number(record?.peerHasReadSeq) || 0,
       receipts: chat.receipts,
       nameOf: (id, name) => this.#nameOf(id, name),
+      canRevoke: (message) => !readOnly && canRevoke(message, {
+        myUserID, myRole, senderRole: group ? this.model.roleOf(message.sendID) : 0, group,
+      }),
     });
+    // The message the menu was for became a tombstone (or went): its menu goes.
+    if (this.menu.anchor && (!this.menu.anchor.isConnected || this.menu.anchor.hidden)) this.menu.close(false);
     this.loadOlder.hidden = !chat.loaded || chat.isEnd || chat.minSeq <= 1;
     this.loadOlder.disabled = chat.loadingOlder;
     setText(this.loadOlder, chat.loadingOlder ? "Loading…" : "Load older messages");
@@ -353,10 +434,17 @@ export class ChatView {
     event.preventDefault();
     const text = this.input.value.trim();
     if (!this.model.chat || !text || this.input.disabled) return;
+    const id = this.model.chat.id;
+    const picks = this.picks.get(id) ?? [];
     this.controller.stopComposing();
+    this.picker.close();
     this.input.value = "";
+    this.picks.delete(id);
     this.#autosize();
-    if (!(await this.controller.send(text))) this.input.value = text;
+    if (!(await this.controller.send(text, picks))) {
+      this.input.value = text;
+      this.picks.set(id, picks);
+    }
   }
 
   #autosize() {

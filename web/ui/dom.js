@@ -71,3 +71,24 @@ export function hue(id) {
   for (const char of String(id)) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
   return hash % 360;
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+/** Icon outlines (24×24, stroked): decorative, always aria-hidden. */
+const ICONS = {
+  more: "M12 5.5v.01M12 12v.01M12 18.5v.01",
+  pin: "M9 4h6l-1 5 3 3v2H7v-2l3-3-1-5zM12 14v6",
+  muted: "M9 18a3 3 0 0 0 6 0M6 16h12l-1.5-2V10a4.5 4.5 0 0 0-7.7-3.2M6.2 8.6A4.5 4.5 0 0 0 7.5 10v4L6 16M4 4l16 16",
+};
+
+/** An inline SVG icon (no external assets), hidden from assistive technology. */
+export function icon(name, className = "icon") {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", className);
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", ICONS[name] ?? "");
+  svg.append(path);
+  return svg;
+}

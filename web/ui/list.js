@@ -9,10 +9,11 @@
 // while it is in the window and touched only when its record or the view changed. The
 // order is view state (ui/order.js), patched from the model's changes.
 
-import { isNotification } from "../model.js";
-import { ContentType, SessionType } from "../protocol.js";
-import { $, h, hue, initials, setText, shortTime } from "./dom.js";
-import { noticeText } from "./notice.js";
+import { isNotification, isRevoked, messageText } from "../model.js";
+import { Constants, ContentType, SessionType } from "../protocol.js";
+import { $, h, hue, icon, initials, setText, shortTime } from "./dom.js";
+import { PopupMenu } from "./menu.js";
+import { noticeText, revokedText } from "./notice.js";
 import { ConversationOrder } from "./order.js";
 
 /** Height of one row in px: .conversations__item's height in style.css. */
@@ -24,21 +25,43 @@ const OVERSCAN = 8;
 export function preview(conversation, myUserID) {
   const message = conversation.latestMsg;
   if (!message) return conversation.conversationType === SessionType.GROUP ? "Group created" : "No messages yet";
+  if (isRevoked(message)) return revokedText(message, myUserID);
   if (isNotification(message)) return noticeText(message, myUserID);
-  const text = message.textElem?.content ?? "";
+  const text = messageText(message);
   if (message.sendID === myUserID) return `You: ${text}`;
   if (conversation.conversationType === SessionType.GROUP) return `${message.sendID}: ${text}`;
   return text;
+}
+
+/** Whether a record is muted (OpenIM's recvMsgOpt 2: receive, no notification). */
+export function isMuted(record) {
+  return Number(record?.recvMsgOpt) === Constants.RECV_MSG_OPTS.NOT_NOTIFY;
+}
+
+/**
+ * What a row's badges show (the contract's test ids): the unread count (also when muted,
+ * then greyed), the mark-unread dot only while nothing is unread, "@" for a mention.
+ */
+export function badgesOf(record) {
+  const unread = Number(record.unreadCount) || 0;
+  return {
+    unread,
+    muted: isMuted(record),
+    markedUnread: Boolean(record.isMarkedUnread) && unread === 0,
+    at: (Number(record.groupAtType) || 0) !== 0,
+  };
 }
 
 export class ConversationList {
   /**
    * @param {HTMLUListElement} root the scrolling list
    * @param {(conversationID: string) => void} onOpen
+   * @param {(conversationID: string, button: HTMLButtonElement) => void} [onMenu]
    */
-  constructor(root, onOpen) {
+  constructor(root, onOpen, onMenu = () => {}) {
     this.root = root;
     this.onOpen = onOpen;
+    this.onMenu = onMenu;
     /** @type {Map<string, HTMLLIElement>} conversationID -> its row, for rows in the window */
     this.items = new Map();
     /** @type {object[]} every conversation, sorted (the caller's array, not copied) */
@@ -121,25 +144,38 @@ export class ConversationList {
     const name = h("span", { class: "conv__name" });
     const time = h("time", { class: "conv__time" });
     const text = h("span", { class: "conv__preview" });
+    const draftText = document.createTextNode("");
+    const draft = h("span", { class: "conv__preview conv__draft", data: { testid: "draft" } }, [
+      h("span", { class: "conv__draft-label", text: "Draft:" }), " ", draftText,
+    ]);
+    draft.hidden = true;
     const badgeSlot = h("span", { class: "conv__badge-slot" });
     const tag = h("span", { class: "conv__tag", data: { testid: "conversation-readonly" } });
     tag.hidden = true;
+    const pinned = h("span", { class: "conv__flag conv__flag--pinned", attrs: { title: "Pinned" } }, [icon("pin")]);
+    const muted = h("span", { class: "conv__flag conv__flag--muted", attrs: { title: "Muted" } }, [icon("muted")]);
     const button = h(
       "button",
       { class: "conv", attrs: { type: "button" }, on: { click: () => this.onOpen(id) } },
       [
         avatar,
         h("span", { class: "conv__body" }, [
-          h("span", { class: "conv__top" }, [name, tag, time]),
-          h("span", { class: "conv__bottom" }, [text, badgeSlot]),
+          h("span", { class: "conv__top" }, [name, muted, pinned, tag, time]),
+          h("span", { class: "conv__bottom" }, [text, draft, badgeSlot]),
         ]),
       ],
     );
+    const menu = h("button", {
+      class: "conv__menu",
+      attrs: { type: "button", "aria-haspopup": "menu", "aria-expanded": "false" },
+      data: { testid: "conversation-menu-button" },
+      on: { click: () => this.onMenu(id, menu) },
+    }, [icon("more")]);
     const item = h("li", {
       class: "conversations__item",
       data: { testid: "conversation-item", conversationId: id },
-    }, [button]);
-    item._parts = { avatar, name, tag, time, text, badgeSlot, button };
+    }, [button, menu]);
+    item._parts = { avatar, name, tag, time, text, draft, draftText, badgeSlot, button, menu, pinned, muted };
     item._shown = { record: null, open: null, myUserID: null };
     return item;
   }
@@ -158,8 +194,9 @@ export class ConversationList {
     if (shown.record === conversation && shown.open === open && shown.myUserID === view.myUserID) return;
     item._shown = { record: conversation, open, myUserID: view.myUserID };
 
-    const { avatar, name, tag, time, text, badgeSlot, button } = item._parts;
-    const unread = Number(conversation.unreadCount) || 0;
+    const { avatar, name, tag, time, text, draft, draftText, badgeSlot, button, menu, pinned, muted } = item._parts;
+    const badges = badgesOf(conversation);
+    const unread = badges.unread;
     const group = conversation.conversationType === SessionType.GROUP;
     // A group the user left, was removed from, or that was dismissed: read-only (rule 11).
     const left = group && Boolean(conversation.isNotInGroup);
@@ -173,6 +210,13 @@ export class ConversationList {
     tag.hidden = !left;
     const showName = conversation.showName || conversation.userID || conversation.groupID || "";
     setText(name, showName);
+    menu.setAttribute("aria-label", `More for ${showName}`);
+    item.dataset.muted = String(badges.muted);
+    item.dataset.pinned = String(Boolean(conversation.isPinned));
+    item.classList.toggle("is-muted", badges.muted);
+    item.classList.toggle("is-pinned", Boolean(conversation.isPinned));
+    muted.hidden = !badges.muted;
+    pinned.hidden = !conversation.isPinned;
     setText(avatar, group ? "#" : initials(showName));
     avatar.style.setProperty("--hue", String(hue(conversation.conversationID)));
     avatar.classList.toggle("avatar--group", group);
@@ -181,23 +225,43 @@ export class ConversationList {
       time.dateTime = new Date(conversation.latestMsgSendTime).toISOString();
     }
     setText(text, preview(conversation, view.myUserID));
+    const drafted = String(conversation.draftText ?? "");
+    if (draftText.data !== drafted) draftText.data = drafted;
+    draft.hidden = !drafted;
+    text.hidden = Boolean(drafted);
     if (item.dataset.unread !== String(unread)) item.dataset.unread = String(unread);
-    item.classList.toggle("is-unread", unread > 0);
+    item.classList.toggle("is-unread", unread > 0 || badges.markedUnread);
     item.classList.toggle("is-open", open);
     if (open) button.setAttribute("aria-current", "true");
     else button.removeAttribute("aria-current");
-    // No badge at all when nothing is unread (the contract: absent or "0").
-    let badge = badgeSlot.firstElementChild;
-    if (unread > 0) {
-      if (!badge) {
-        badge = h("span", { class: "badge", data: { testid: "unread-badge" } });
-        badgeSlot.append(badge);
-      }
-      setText(badge, String(unread));
-      badge.setAttribute("aria-label", `${unread} unread`);
-    } else if (badge) {
-      badge.remove();
+    this.#badges(badgeSlot, badges, conversation);
+  }
+
+  /** The "@", unread and mark-unread badges; each absent when it has nothing to say. */
+  #badges(slot, badges, conversation) {
+    const wanted = [];
+    if (badges.at) {
+      const mentions = Number(conversation.mentionCount) || 0;
+      wanted.push(["at-badge", "badge badge--at", "@",
+        mentions > 1 ? `${mentions} mentions of you` : "You were mentioned"]);
     }
+    // No unread badge at all when nothing is unread (the contract: absent or "0").
+    if (badges.unread > 0) {
+      wanted.push(["unread-badge", `badge${badges.muted ? " badge--muted" : ""}`, String(badges.unread),
+        `${badges.unread} unread${badges.muted ? " (muted)" : ""}`]);
+    }
+    if (badges.markedUnread) wanted.push(["marked-unread", "dot", "", "Marked as unread"]);
+    const held = new Map([...slot.children].map((el) => [/** @type {HTMLElement} */ (el).dataset.testid, el]));
+    const nodes = wanted.map(([testid, className, text, label]) => {
+      const badge = held.get(testid) ?? h("span", { data: { testid } });
+      if (badge.className !== className) badge.className = className;
+      setText(badge, text);
+      if (badge.getAttribute("aria-label") !== label) badge.setAttribute("aria-label", label);
+      if (!badge.getAttribute("role")) badge.setAttribute("role", "img");
+      return badge;
+    });
+    const same = nodes.length === slot.children.length && nodes.every((node, i) => slot.children[i] === node);
+    if (!same) slot.replaceChildren(...nodes);
   }
 }
 
@@ -212,10 +276,22 @@ export class ListView {
   constructor(model, controller) {
     this.model = model;
     this.empty = $("conversations-empty");
+    this.controller = controller;
+    this.menu = new PopupMenu("conversation-menu", "Conversation actions");
     this.list = new ConversationList(
       /** @type {HTMLUListElement} */ ($("conversation-list")),
       (id) => controller.open(id),
+      (id, button) => this.#openMenu(id, button),
     );
+    const markAll = /** @type {HTMLButtonElement} */ ($("mark-all-read"));
+    markAll.addEventListener("click", async () => {
+      markAll.disabled = true;
+      try {
+        await controller.markAllRead();
+      } finally {
+        markAll.disabled = false;
+      }
+    });
     const newChat = /** @type {HTMLFormElement} */ ($("new-chat-form"));
     newChat.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -241,10 +317,29 @@ export class ListView {
     model.subscribe((change) => this.render(change));
   }
 
+  /** The menu of one conversation: what it offers follows its record as it is now. */
+  #openMenu(id, button) {
+    const record = this.model.conversations.get(id);
+    if (!record) return;
+    const { controller } = this;
+    const muted = isMuted(record);
+    const items = [
+      { testid: "menu-mute", text: muted ? "Unmute" : "Mute", run: () => controller.setMuted(id, !muted) },
+      { testid: "menu-pin", text: record.isPinned ? "Unpin" : "Pin", run: () => controller.setPinned(id, !record.isPinned) },
+    ];
+    // A left group cannot be marked unread (the server refuses it); it has nothing unread.
+    if (!record.isNotInGroup) {
+      items.push({ testid: "menu-mark-unread", text: "Mark as unread", run: () => controller.markUnread(id) });
+    }
+    items.push({ testid: "menu-hide", text: "Hide", run: () => controller.hide(id), danger: true });
+    this.menu.toggle(button, items);
+  }
+
   /** @param {import("../model.js").Change} change */
   render(change) {
     const { model } = this;
     const conversations = change.conversations;
+
     if (conversations?.reset) this.#order.reset(model.conversations.values());
     else if (conversations) this.#order.apply(conversations.changed, conversations.removed);
     if (!conversations && !change.chat && !change.me && !change.status) return;
@@ -254,5 +349,7 @@ export class ListView {
       syncing: model.fromCache,
     });
     this.empty.hidden = this.#order.sorted.length > 0;
+    // The menu's conversation left the list (hidden, or out of the window).
+    if (this.menu.anchor && !this.menu.anchor.isConnected) this.menu.close(false);
   }
 }

@@ -55,3 +55,16 @@ export function noticeText(message, myUserID = "", nameOf = (_id, name) => name)
   // "You left", but a name keeps its own spelling ("carol added you").
   return line.startsWith("you ") ? `Y${line.slice(1)}` : line;
 }
+
+/**
+ * The line that stands for a revoked message (a tombstone, contentType 2101, whose
+ * notificationElem.detail is OpenIM's RevokedInfo): "You revoked a message" or
+ * "<name> revoked a message". The old text is gone (from the server too).
+ */
+export function revokedText(message, myUserID = "", nameOf = (_id, name) => name) {
+  const info = noticeDetail(message);
+  const revoker = info.revokerID || message?.sendID || "";
+  if (revoker && revoker === myUserID) return "You revoked a message";
+  const name = revoker ? nameOf(revoker, info.revokerNickname || revoker) || revoker : "Someone";
+  return `${name} revoked a message`;
+}

@@ -1,12 +1,30 @@
 // The conversation list's order: view state derived from the model's records, kept
 // sorted as they change (10,000 conversations: a change moves one row, a snapshot's slice
 // of 500 is merged in one pass, nothing is sorted again from scratch). No DOM.
+//
+// Hidden conversations (hideConversation, OpenIM's "delete chat for me") are not in the
+// list: a record with isHidden leaves it, and comes back when a new message un-hides it.
 
-/** The SDK's order: newest activity first, the ID breaking ties. */
+/** When a conversation last had activity: its latest message, or its draft (OpenIM's rule). */
+export function activityTime(record) {
+  return Math.max(Number(record.latestMsgSendTime) || 0, Number(record.draftTextTime) || 0);
+}
+
+/**
+ * The SDK's list order (spec 11): pinned first, then newest activity (max of the latest
+ * message's and the draft's time), the ID breaking ties. The only ordering rule of the page.
+ */
 export function byLatest(a, b) {
-  const time = (b.latestMsgSendTime || 0) - (a.latestMsgSendTime || 0);
+  const pinned = Number(Boolean(b.isPinned)) - Number(Boolean(a.isPinned));
+  if (pinned !== 0) return pinned;
+  const time = activityTime(b) - activityTime(a);
   if (time !== 0) return time;
   return a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0;
+}
+
+/** Whether `record` is drawn in the list (a hidden one is not). */
+export function listed(record) {
+  return !record.isHidden;
 }
 
 /**
@@ -53,7 +71,7 @@ export class ConversationOrder {
 
   /** Start over from `records` (any iterable of conversation records). */
   reset(records) {
-    this.#sorted = [...records].sort(byLatest);
+    this.#sorted = [...records].filter(listed).sort(byLatest);
     this.#byId = new Map(this.#sorted.map((record) => [record.conversationID, record]));
   }
 
@@ -75,7 +93,11 @@ export class ConversationOrder {
       for (const [id, record] of batch) {
         const known = this.#byId.get(id);
         if (known) gone.add(known);
-        this.#byId.set(id, record);
+        if (listed(record)) this.#byId.set(id, record);
+        else {
+          this.#byId.delete(id);
+          batch.delete(id);
+        }
       }
       const kept = gone.size ? this.#sorted.filter((record) => !gone.has(record)) : this.#sorted;
       this.#sorted = mergeSorted(kept, [...batch.values()].sort(byLatest));
@@ -89,6 +111,10 @@ export class ConversationOrder {
         let at = sortedIndex(sorted, known);
         if (sorted[at] !== known) at = sorted.indexOf(known); // never expected; stay correct
         if (at >= 0) sorted.splice(at, 1);
+      }
+      if (!listed(record)) {
+        this.#byId.delete(record.conversationID);
+        continue;
       }
       sorted.splice(sortedIndex(sorted, record), 0, record);
       this.#byId.set(record.conversationID, record);
