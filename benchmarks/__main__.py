@@ -23,6 +23,7 @@ from benchmarks import (
     b5_unread,
     b6_longtasks,
     b10_group_read,
+    b11_read_all,
     plots,
 )
 
@@ -57,6 +58,10 @@ def _b10(args: argparse.Namespace) -> Any:
     return b10_group_read.run(args.tiny)
 
 
+def _b11(args: argparse.Namespace) -> Any:
+    return b11_read_all.run(args.tiny, args.postgres_url)
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "B1": _b1,
     "B2": _b2,
@@ -65,6 +70,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "B5": _b5,
     "B6": _b6,
     "B10": _b10,
+    "B11": _b11,
 }
 
 
@@ -72,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (CI)")
     parser.add_argument("--only", help="comma-separated subset, e.g. B4,B5")
-    parser.add_argument("--postgres-url", help="also run B3 and B5 on this PostgreSQL database")
+    parser.add_argument(
+        "--postgres-url", help="also run B3, B5 and B11 on this PostgreSQL database"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--server-workers", type=int, default=1, help="B3: tidemark serve --workers N (Redis)"
@@ -268,6 +276,22 @@ def table(results: dict[str, Any]) -> str:
                     f" {c['receipt_flush']['cpu_ms']:.1f} ms",
                 )
             )
+    for r in results.get("B11", []):
+        rows.append(
+            (
+                "B11",
+                f"{r['engine']} mark-all-read, {r['conversations']:,} convs",
+                f"{r['wall_ms']:.1f} ms",
+                "",
+                "",
+                str(r["runs"]),
+                f"cpu {r['cpu_ms']:.1f} ms, {r['statements']:.0f} statements, answer"
+                f" {r['answer_bytes']:,.0f} B, event to the user {r['user_event_bytes']:,.0f} B,"
+                f" {r['peer_events']:.0f} peer receipts {r['peer_event_bytes']:,.0f} B;"
+                f" group receipt flush {r['receipt_flush_events']:.0f} events"
+                f" {r['receipt_flush_bytes']:,.0f} B",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
