@@ -24,6 +24,7 @@ class Services:
     hasher: PasswordHashing
     rate_limits: RateLimits
     receipts: ReceiptBatcher
+    revoke_window_seconds: int
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -49,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ),
         # The hub is looked up at each flush: tests wrap it after the app is made.
         receipts=ReceiptBatcher(db, lambda: services.hub),
+        revoke_window_seconds=int(app.config["REVOKE_WINDOW_SECONDS"]),
     )
     app.extensions["tidemark"] = services
 

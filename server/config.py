@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # request that waits longer than this for its turn is refused (429).
     "PASSWORD_HASH_CONCURRENCY": 2,
     "PASSWORD_HASH_WAIT_SECONDS": 2.0,
+    # A sender may revoke their message for this long (a group's owner and admins: always).
+    "REVOKE_WINDOW_SECONDS": 24 * 3600,
     # Only for tests and load generators: cheap, weak password hashes.
     "FAST_PASSWORD_HASHING": False,
     "WEB_ROOT": str(REPO_ROOT / "web"),

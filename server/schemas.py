@@ -10,10 +10,11 @@ from pydantic import (
     Field,
     StringConstraints,
     create_model,
+    field_validator,
     model_validator,
 )
 
-from server.protocol import CONTENT_TYPES, PROTOCOL, SESSION_TYPES
+from server.protocol import AT_ALL_TAG, CONTENT_TYPES, PROTOCOL, RECV_MSG_OPTS, SESSION_TYPES
 
 MAX_SEQ = 2**53 - 1
 MAX_GROUP_MEMBERS = 500
@@ -140,16 +141,58 @@ class SocketTypingRequest(TypingRequest):
     conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)]
 
 
+MAX_MENTIONS = 100
+# A mentioned member's user ID, or OpenIM's AtAllTag for everyone.
+AtUserID = Annotated[
+    str,
+    StringConstraints(pattern=rf"^([a-z0-9][a-z0-9.-]{{0,31}}|{AT_ALL_TAG})$"),
+    Field(description=f"a current member's user ID, or {AT_ALL_TAG!r} for everyone"),
+]
+
+
+class AtUserInfo(Body):
+    """OpenIM's AtUsersInfoItem: how a mentioned user is shown."""
+
+    atUserID: AtUserID
+    groupNickname: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class SendMessageRequest(Body):
     clientMsgID: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
     recvID: UserID | None = None
     groupID: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,32}$")] | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    atUserIDList: (
+        Annotated[
+            list[AtUserID],
+            Field(
+                min_length=1,
+                max_length=MAX_MENTIONS,
+                description="groups: the members mentioned (an @ message, contentType 106)",
+            ),
+        ]
+        | None
+    ) = None
+    atUsersInfo: Annotated[
+        list[AtUserInfo],
+        Field(max_length=MAX_MENTIONS, description="display names of some of atUserIDList"),
+    ] = []
 
     @model_validator(mode="after")
     def _one_target(self) -> SendMessageRequest:
         if (self.recvID is None) == (self.groupID is None):
             raise ValueError("give exactly one of recvID and groupID")
+        if self.atUserIDList is None:
+            if self.atUsersInfo:
+                raise ValueError("atUsersInfo needs atUserIDList")
+            return self
+        if self.groupID is None:
+            raise ValueError("atUserIDList: mentions are for group messages (give groupID)")
+        if len(set(self.atUserIDList)) != len(self.atUserIDList):
+            raise ValueError("atUserIDList: no user may be listed twice")
+        strays = [i.atUserID for i in self.atUsersInfo if i.atUserID not in self.atUserIDList]
+        if strays:
+            raise ValueError(f"atUsersInfo: {strays[0]!r} is not in atUserIDList")
         return self
 
 
@@ -157,12 +200,56 @@ class MarkReadRequest(Body):
     seq: Seq | None = Field(
         default=None, description="read up to here; default the max seq at commit"
     )
+    version: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = Field(
+        default=None,
+        description="the version of the record the client holds: a mark-unread flag set"
+        " at a later version survives (rule 15); absent: any flag is cleared",
+    )
 
 
 class SocketMarkReadRequest(MarkReadRequest):
     """Mark read over the WebSocket: the conversation is named in the body."""
 
     conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
+class SettingsRequest(Body):
+    """A user's own settings of a conversation: at least one of them."""
+
+    recvMsgOpt: int | None = Field(
+        default=None, description="0 normal, 2 receive without notification (muted)"
+    )
+    isPinned: bool | None = None
+    groupAtType: Literal[0] | None = Field(
+        default=None, description="only 0: the unread mentions count as seen"
+    )
+
+    @field_validator("recvMsgOpt")
+    @classmethod
+    def _known_opt(cls, value: int | None) -> int | None:
+        if value == 1:
+            raise ValueError("recvMsgOpt 1 (not receive) is not supported: it would lose messages")
+        if value is not None and value not in RECV_MSG_OPTS.values():
+            raise ValueError("recvMsgOpt: 0 (normal) or 2 (receive without notification)")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> SettingsRequest:
+        if self.recvMsgOpt is None and self.isPinned is None and self.groupAtType is None:
+            raise ValueError("give at least one of recvMsgOpt, isPinned and groupAtType")
+        return self
+
+
+class ReadAllRequest(Body):
+    version: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = Field(
+        default=None,
+        description="the client's cache version: mark-unread flags set after it survive;"
+        " absent: every flag is cleared",
+    )
+
+
+class RevokeRequest(Body):
+    clientMsgID: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 
 class HistoryQuery(Query):
@@ -242,6 +329,10 @@ class State(BaseModel):
 
 class SyncResponse(State):
     full: bool
+    revokedMessages: list[Message] = Field(
+        description="incremental sync: the tombstones of messages revoked since the version"
+        " (the stored copies are replaced); a full sync: []"
+    )
 
 
 class UserResponse(BaseModel):
@@ -324,6 +415,11 @@ class SendMessageResponse(BaseModel):
 
 class MarkReadResponse(BaseModel):
     state: State
+
+
+class RevokeResponse(BaseModel):
+    state: State
+    message: Message = Field(description="the tombstone (contentType 2101)")
 
 
 class HistoryResponse(BaseModel):

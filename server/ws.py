@@ -75,7 +75,7 @@ def _send_message(services: Any, user: CurrentUser, body: SendMessageRequest) ->
 
 
 def _mark_read(services: Any, user: CurrentUser, body: SocketMarkReadRequest) -> dict[str, Any]:
-    request = MarkReadRequest(seq=body.seq)
+    request = MarkReadRequest(seq=body.seq, version=body.version)
     return read_state.mark_read(
         services.db, services.hub, user, body.conversationID, request, services.receipts
     )

@@ -198,6 +198,12 @@ def test_storage_records_match() -> None:
         has_read_seq=0,
         peer_has_read_seq=0,
         version=3,
+        recv_msg_opt=0,
+        is_pinned=False,
+        group_at_type=0,
+        mention_count=0,
+        marked_unread_version=None,
+        hidden_seq=None,
     )
     record = conversations._record(row)
     assert tuple(record) == protocol.CONVERSATION_FIELDS, (

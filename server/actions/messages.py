@@ -1,7 +1,13 @@
-"""Sending messages and reading history."""
+"""Sending messages and reading history.
+
+An @ message (contentType 106, groups only) stores its atTextElem as JSON, and one
+``mentions`` row per mentioned member (or AtAllTag) in the send's own transaction: the
+readers' mentionCount and groupAtType are derived from those rows (rule 14).
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -13,10 +19,12 @@ from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser, now_ms
 from server.errors import ApiError, ErrorCode
 from server.fanout import Hub
+from server.protocol import AT_ALL_TAG, CONTENT_TYPES
 from server.schemas import HistoryQuery, SendMessageRequest
 from server.storage import Database, Tx, read_state
 from server.storage import conversations as conversation_store
 from server.storage import groups as group_store
+from server.storage import mentions as mention_store
 from server.storage import messages as message_store
 from server.storage import users as user_store
 
@@ -39,6 +47,7 @@ def send_message(
 def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest) -> dict[str, Any]:
     with db.write() as tx:
         conversation_id, member_ids = _target_conversation(tx, user, request)
+        content_type, content = _content(request, member_ids)
         user_store.bump_versions(tx.conn, member_ids)
         seq = conversation_store.next_seq(tx.conn, conversation_id)
         # A resend of a stored clientMsgID fails here (unique per sender); send_message
@@ -50,9 +59,12 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
             server_msg_id=secrets.token_hex(16),
             client_msg_id=request.clientMsgID,
             sender_id=user.user_id,
-            content=request.text,
+            content=content,
             send_time=now_ms(),
+            content_type=content_type,
         )
+        if request.atUserIDList:
+            mention_store.insert_mentions(tx.conn, conversation_id, seq, request.atUserIDList)
         # Rule 2: the sender has read their own message, in the same transaction.
         read_state.advance_on_send(tx.conn, conversation_id, user.user_id, seq)
         states = user_states(tx.conn, db.epoch, member_ids, [conversation_id])
@@ -61,6 +73,29 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
         pushed = [(m, events.message_new(s, message)) for m, s in states.items()]
         tx.on_commit(lambda: hub.publish(pushed))
     return {"message": message, "state": states[user.user_id]}
+
+
+TEXT = CONTENT_TYPES["TEXT"]
+AT_TEXT = CONTENT_TYPES["AT_TEXT"]
+
+
+def _content(request: SendMessageRequest, member_ids: list[str]) -> tuple[int, str]:
+    """(content type, stored content): the text itself, or an @ message's elem as JSON."""
+    if request.atUserIDList is None:
+        return TEXT, request.text
+    members = set(member_ids)
+    for target in request.atUserIDList:
+        if target != AT_ALL_TAG and target not in members:
+            raise ApiError(
+                ErrorCode.VALIDATION_FAILED,
+                f"atUserIDList: {target!r} is not a member of this group",
+            )
+    elem = {
+        "text": request.text,
+        "atUserList": request.atUserIDList,
+        "atUsersInfo": [info.model_dump() for info in request.atUsersInfo],
+    }
+    return AT_TEXT, json.dumps(elem, ensure_ascii=False)
 
 
 def _target_conversation(

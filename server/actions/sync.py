@@ -8,6 +8,7 @@ from server.actions.users import CurrentUser
 from server.schemas import SyncQuery
 from server.storage import Database
 from server.storage import conversations as conversation_store
+from server.storage import messages as message_store
 
 
 def sync(db: Database, user: CurrentUser, query: SyncQuery) -> dict[str, Any]:
@@ -19,10 +20,16 @@ def sync(db: Database, user: CurrentUser, query: SyncQuery) -> dict[str, Any]:
         records = conversation_store.conversation_records(
             conn, [user.user_id], since_version=None if full else query.version
         )[user.user_id]
+        # Tombstones replace stored messages: an incremental copy needs them; a full one
+        # drops its messages anyway, and reads history (tombstones included) afresh.
+        revoked = []
+        if not full and query.version is not None:
+            revoked = message_store.revoked_since(conn, user.user_id, query.version)
     return {
         "epoch": db.epoch,
         "version": version,
         "full": full,
         "totalUnreadCount": total,
         "conversations": records,
+        "revokedMessages": revoked,
     }

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from server.actions import messages, read_state, receipts, sync, typing
+from server.actions import conversations, messages, read_state, receipts, revocation, sync, typing
 from server.actions.users import CurrentUser
 from server.api import operation, services
 from server.schemas import (
@@ -13,12 +13,16 @@ from server.schemas import (
     HistoryResponse,
     MarkReadRequest,
     MarkReadResponse,
+    ReadAllRequest,
     ReadersQuery,
     ReadersResponse,
     ReceiptCountsResponse,
     ReceiptsQuery,
+    RevokeRequest,
+    RevokeResponse,
     SendMessageRequest,
     SendMessageResponse,
+    SettingsRequest,
     SyncQuery,
     SyncResponse,
     TypingRequest,
@@ -35,7 +39,7 @@ def get_sync(user: CurrentUser, query: SyncQuery) -> dict[str, Any]:
 
 @operation(bp, "POST", "/messages", body=SendMessageRequest, response=SendMessageResponse)
 def send_message(user: CurrentUser, body: SendMessageRequest) -> dict[str, Any]:
-    """Send a text message; resending a clientMsgID returns the original."""
+    """Send a text or @ message; resending a clientMsgID returns the original."""
     services().rate_limits.check_send(user.user_id)
     return messages.send_message(services().db, services().hub, user, body)
 
@@ -60,9 +64,67 @@ def history(user: CurrentUser, conversation_id: str, query: HistoryQuery) -> dic
     response=MarkReadResponse,
 )
 def mark_read(user: CurrentUser, conversation_id: str, body: MarkReadRequest) -> dict[str, Any]:
-    """Move the read position forward (never back) and answer the resulting state."""
+    """Move the read position forward (never back), clear a mark-unread flag the client
+    had seen, and answer the resulting state."""
     return read_state.mark_read(
         services().db, services().hub, user, conversation_id, body, services().receipts
+    )
+
+
+@operation(bp, "POST", "/conversations/read-all", body=ReadAllRequest, response=MarkReadResponse)
+def read_all(user: CurrentUser, body: ReadAllRequest) -> dict[str, Any]:
+    """markAllConversationMessageAsRead: every conversation read, one version, one event."""
+    return read_state.read_all(services().db, services().hub, user, body, services().receipts)
+
+
+@operation(
+    bp,
+    "POST",
+    "/conversations/<conversation_id>/settings",
+    body=SettingsRequest,
+    response=MarkReadResponse,
+)
+def set_settings(user: CurrentUser, conversation_id: str, body: SettingsRequest) -> dict[str, Any]:
+    """Mute (recvMsgOpt 0 or 2), pin, or reset the @ mentions (groupAtType 0)."""
+    return conversations.set_settings(
+        services().db, services().hub, user.user_id, conversation_id, body
+    )
+
+
+@operation(
+    bp, "POST", "/conversations/<conversation_id>/unread", body=Empty, response=MarkReadResponse
+)
+def mark_unread(user: CurrentUser, conversation_id: str, body: Empty) -> dict[str, Any]:
+    """markConversationAsUnread: a flag counting 1 while nothing is unread (rule 15)."""
+    return conversations.mark_unread(services().db, services().hub, user.user_id, conversation_id)
+
+
+@operation(
+    bp, "POST", "/conversations/<conversation_id>/hide", body=Empty, response=MarkReadResponse
+)
+def hide(user: CurrentUser, conversation_id: str, body: Empty) -> dict[str, Any]:
+    """hideConversation: read it, then leave it out of the list until a new message."""
+    return read_state.hide(
+        services().db, services().hub, user, conversation_id, services().receipts
+    )
+
+
+@operation(
+    bp,
+    "POST",
+    "/conversations/<conversation_id>/revoke",
+    body=RevokeRequest,
+    response=RevokeResponse,
+)
+def revoke(user: CurrentUser, conversation_id: str, body: RevokeRequest) -> dict[str, Any]:
+    """revokeMessage: the message becomes a tombstone with the same seq, everywhere."""
+    return revocation.revoke(
+        services().db,
+        services().hub,
+        user,
+        conversation_id,
+        body.clientMsgID,
+        services().revoke_window_seconds,
     )
 
 

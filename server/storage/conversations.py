@@ -7,9 +7,22 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from server.protocol import CONTENT_ELEMS, CONTENT_TYPES, SESSION_TYPES
+from server.storage import mentions
 from server.storage.tables import conversations, members, messages, users
 
 SINGLE = SESSION_TYPES["SINGLE"]
@@ -42,6 +55,16 @@ _MEMBER_IDS = (
     .where(members.c.conversation_id == bindparam("conversation_id"), members.c.left_seq.is_(None))
     .order_by(members.c.user_id)
 )
+# Everyone whose window (rule 11) holds the message at seq, with their roles.
+_VIEWERS = (
+    select(members.c.user_id, members.c.role)
+    .where(
+        members.c.conversation_id == bindparam("conversation_id"),
+        members.c.join_seq < bindparam("seq"),
+        or_(members.c.left_seq.is_(None), members.c.left_seq >= bindparam("seq")),
+    )
+    .order_by(members.c.user_id)
+)
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_MEMBERS = insert(members)
 _NEXT_SEQ = (
@@ -65,15 +88,23 @@ _STAMP_MEMBERS = (
         .scalar_subquery()
     )
 )
-# The one definition of unread, summed over one table (the membership's max_seq copy).
+# The one definition of a record's contribution to the total (rules 2, 13, 15): nothing
+# when muted; else its unread; else 1 when marked unread. Every column it reads is in
+# ix_members_user_unread, so the total is summed from the index alone.
+CONTRIBUTION = case(
+    (members.c.recv_msg_opt != 0, 0),
+    (members.c.max_seq > members.c.has_read_seq, members.c.max_seq - members.c.has_read_seq),
+    (members.c.marked_unread_version.is_not(None), 1),
+    else_=0,
+)
 _VERSIONS_AND_TOTALS = select(
     users.c.user_id,
     users.c.version,
-    select(func.coalesce(func.sum(members.c.max_seq - members.c.has_read_seq), 0))
+    select(func.coalesce(func.sum(CONTRIBUTION), 0))
     .where(members.c.user_id == users.c.user_id)
     .scalar_subquery(),
 ).where(users.c.user_id.in_(bindparam("user_ids", expanding=True)))
-_TOTAL = select(func.coalesce(func.sum(members.c.max_seq - members.c.has_read_seq), 0)).where(
+_TOTAL = select(func.coalesce(func.sum(CONTRIBUTION), 0)).where(
     members.c.user_id == bindparam("user_id")
 )
 
@@ -94,6 +125,12 @@ def window(conn: Connection, user_id: str, conversation_id: str) -> tuple[int, i
 
 def member_ids(conn: Connection, conversation_id: str) -> list[str]:
     return list(conn.scalars(_MEMBER_IDS, {"conversation_id": conversation_id}))
+
+
+def viewers(conn: Connection, conversation_id: str, seq: int) -> dict[str, int]:
+    """user_id -> role (groups; 20 in single chats) of everyone who sees seq (rule 11)."""
+    rows = conn.execute(_VIEWERS, {"conversation_id": conversation_id, "seq": seq})
+    return {user_id: int(role) for user_id, role in rows}
 
 
 def create_single(conn: Connection, a: str, b: str, now: int) -> str:
@@ -222,6 +259,12 @@ def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
             messages.c.content,
             messages.c.send_time,
             members.c.left_seq,
+            members.c.recv_msg_opt,
+            members.c.is_pinned,
+            mentions.at_type_column().label("group_at_type"),
+            mentions.count_column().label("mention_count"),
+            members.c.marked_unread_version,
+            members.c.hidden_seq,
         )
         .select_from(members)
         .join(conversations, conversations.c.conversation_id == members.c.conversation_id)
@@ -260,7 +303,8 @@ def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
             row.content,
             row.send_time,
         )
-    unread = int(row.max_seq) - int(row.has_read_seq)
+    max_seq = int(row.max_seq)
+    unread = max(0, max_seq - int(row.has_read_seq))
     return {
         "conversationID": row.conversation_id,
         "conversationType": row.conversation_type,
@@ -269,12 +313,19 @@ def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
         "showName": row.peer_nickname if is_single else row.group_name,
         "unreadCount": unread,
         "hasReadSeq": int(row.has_read_seq),
-        "maxSeq": int(row.max_seq),
+        "maxSeq": max_seq,
         "peerHasReadSeq": int(row.peer_has_read_seq),
         "latestMsg": latest,
         "latestMsgSendTime": int(row.send_time if latest else row.created_at),
         "version": int(row.version),
         "isNotInGroup": row.left_seq is not None,
+        "recvMsgOpt": int(row.recv_msg_opt),
+        "isPinned": bool(row.is_pinned),
+        "groupAtType": int(row.group_at_type),
+        "mentionCount": int(row.mention_count),
+        "isMarkedUnread": row.marked_unread_version is not None,
+        # A message after the hide (any: a notification, my own) shows it again.
+        "isHidden": row.hidden_seq is not None and max_seq <= int(row.hidden_seq),
     }
 
 

@@ -134,6 +134,8 @@ _LEAVE = (
         has_read_seq=bindparam("b_seq"),
         max_seq=bindparam("b_seq"),
         role=MEMBER,
+        # A read-only record adds 0 (rule 11): a mark-unread flag goes with the membership.
+        marked_unread_version=None,
         version=select(users.c.version)
         .where(users.c.user_id == members.c.user_id)
         .scalar_subquery(),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from server.storage.conversations import TEXT, message_record
-from server.storage.tables import conversations, messages
+from server.storage.tables import conversations, messages, revocations, users
 
 _NO_BOUND = 2**63 - 1
 
@@ -116,3 +116,100 @@ def senders(conn: Connection, conversation_id: str, seqs: Collection[int]) -> di
     """seq -> sender of the messages at these seqs."""
     rows = conn.execute(_SENDERS, {"conversation_id": conversation_id, "seqs": list(seqs)})
     return {int(seq): sender for seq, sender in rows}
+
+
+# --- Revocation --------------------------------------------------------------------------
+
+# A message by its clientMsgID within a reader's window, newest first (clientMsgIDs are
+# unique per sender, so two senders may share one: the caller's own is preferred). The
+# primary key is walked backwards from the window's end: recent messages are found first.
+_IN_WINDOW = (
+    _select()
+    .where(
+        messages.c.conversation_id == bindparam("conversation_id"),
+        messages.c.client_msg_id == bindparam("client_msg_id"),
+        messages.c.seq >= bindparam("from_seq"),
+        messages.c.seq <= bindparam("to_seq"),
+    )
+    .order_by(messages.c.seq.desc())
+)
+_TOMBSTONE = (
+    update(messages)
+    .where(
+        messages.c.conversation_id == bindparam("b_conversation_id"),
+        messages.c.seq == bindparam("b_seq"),
+    )
+    .values(content_type=bindparam("b_content_type"), content=bindparam("b_content"))
+)
+_INSERT_REVOCATIONS = insert(revocations).from_select(
+    ["user_id", "conversation_id", "seq", "version"],
+    select(
+        users.c.user_id,
+        bindparam("conversation_id", type_=messages.c.conversation_id.type),
+        bindparam("seq", type_=messages.c.seq.type),
+        users.c.version,
+    ).where(users.c.user_id.in_(bindparam("user_ids", expanding=True))),
+)
+_REVOKED_SINCE = (
+    _select()
+    .join(
+        revocations,
+        (revocations.c.conversation_id == messages.c.conversation_id)
+        & (revocations.c.seq == messages.c.seq),
+    )
+    .where(
+        revocations.c.user_id == bindparam("user_id"),
+        revocations.c.version > bindparam("version"),
+    )
+    .order_by(revocations.c.version)
+)
+
+
+def find_in_window(
+    conn: Connection,
+    conversation_id: str,
+    client_msg_id: str,
+    window: tuple[int, int | None],
+    prefer_sender: str,
+) -> dict[str, Any] | None:
+    """The message with this clientMsgID the reader can see (``window``), or None."""
+    first, last = window
+    parameters = {
+        "conversation_id": conversation_id,
+        "client_msg_id": client_msg_id,
+        "from_seq": first,
+        "to_seq": _NO_BOUND if last is None else last,
+    }
+    found = [message_record(*row) for row in conn.execute(_IN_WINDOW, parameters)]
+    own = [m for m in found if m["sendID"] == prefer_sender]
+    chosen = own or found
+    return chosen[0] if chosen else None
+
+
+def replace_content(
+    conn: Connection, conversation_id: str, seq: int, content_type: int, content: str
+) -> None:
+    """Overwrite a message's content (revocation: the old text is gone from the server)."""
+    conn.execute(
+        _TOMBSTONE,
+        {
+            "b_conversation_id": conversation_id,
+            "b_seq": seq,
+            "b_content_type": content_type,
+            "b_content": content,
+        },
+    )
+
+
+def insert_revocations(
+    conn: Connection, conversation_id: str, seq: int, user_ids: Collection[str]
+) -> None:
+    """Record, at each user's current (bumped) version, that they saw seq revoked."""
+    parameters = {"conversation_id": conversation_id, "seq": seq, "user_ids": list(user_ids)}
+    conn.execute(_INSERT_REVOCATIONS, parameters)
+
+
+def revoked_since(conn: Connection, user_id: str, version: int) -> list[dict[str, Any]]:
+    """The tombstones of the user's revocations newer than ``version``."""
+    rows = conn.execute(_REVOKED_SINCE, {"user_id": user_id, "version": version})
+    return [message_record(*row) for row in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -87,8 +89,25 @@ members = Table(
     # while has_read_seq is moved to left_seq so the record adds 0 unread (rule 11).
     Column("left_read_seq", BigInteger, nullable=True),
     Column("join_time", BigInteger, nullable=False, default=0, server_default="0"),
+    # Per-record settings (issue 11). OpenIM's recvMsgOpt: 0 normal, 2 muted (rule 13).
+    Column("recv_msg_opt", Integer, nullable=False, default=0, server_default="0"),
+    Column("is_pinned", Boolean, nullable=False, default=False, server_default=false()),
+    # resetConversationGroupAtType's position: mentions at or below it are seen (rule 14).
+    Column("mention_read_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # Mark as unread (rule 15): the user's version when the flag was set; NULL: not set.
+    Column("marked_unread_version", BigInteger, nullable=True),
+    # Hidden at this max_seq; any later message shows the record again, with no write.
+    Column("hidden_seq", BigInteger, nullable=True),
     Index("ix_members_user_version", "user_id", "version"),
-    Index("ix_members_user_unread", "user_id", "max_seq", "has_read_seq"),
+    # Covers every column of the total's contribution, so the total reads the index alone.
+    Index(
+        "ix_members_user_unread",
+        "user_id",
+        "max_seq",
+        "has_read_seq",
+        "recv_msg_opt",
+        "marked_unread_version",
+    ),
     Index("ix_members_conversation", "conversation_id"),
 )
 
@@ -110,4 +129,33 @@ messages = Table(
     Column("content", Text, nullable=False),
     Column("send_time", BigInteger, nullable=False),
     UniqueConstraint("sender_id", "client_msg_id", name="uq_messages_sender_client_msg"),
+)
+
+# A mention of ``user_id`` (a member, or AtAllTag: everyone) by the message at ``seq``
+# (rule 14). Counts are derived from these rows and the reader's position, never stored.
+mentions = Table(
+    "mentions",
+    metadata,
+    Column(
+        "conversation_id",
+        String(80),
+        ForeignKey("conversations.conversation_id"),
+        primary_key=True,
+    ),
+    Column("seq", BigInteger, primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    # One reader's unread mentions: a range of seqs for (conversation, target).
+    Index("ix_mentions_target", "conversation_id", "user_id", "seq"),
+)
+
+# Each user who saw a revoked message, at the version its revocation gave them: an
+# incremental sync sends the tombstones of the revocations newer than the client's version.
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("user_id", String(32), ForeignKey("users.user_id"), primary_key=True),
+    Column("conversation_id", String(80), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Index("ix_revocations_user_version", "user_id", "version"),
 )
