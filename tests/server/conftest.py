@@ -49,8 +49,8 @@ class CapturingHub:
         return getattr(self.inner, name)
 
 
-def make_app(database_url: str) -> Flask:
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+def make_app(database_url: str, **config: Any) -> Flask:
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url, **config})
     services = app.extensions["tidemark"]
     services.hub = CapturingHub(services.hub)
     return app
@@ -92,14 +92,46 @@ class User:
         assert response.status_code == expect, response.get_json()
         return response.get_json()
 
-    def send(self, text: str = "hello", *, to: str | None = None, group: str | None = None) -> Any:
+    def send(
+        self,
+        text: str = "hello",
+        *,
+        to: str | None = None,
+        group: str | None = None,
+        at: list[str] | None = None,
+    ) -> Any:
         body: dict[str, Any] = {"clientMsgID": uuid.uuid4().hex, "text": text}
         body["recvID" if to else "groupID"] = to or group
+        if at is not None:
+            body["atUserIDList"] = at
         return self.call("POST", "/api/messages", body)
 
-    def read(self, conversation_id: str, seq: int | None = None) -> Any:
-        body = {} if seq is None else {"seq": seq}
+    def read(self, conversation_id: str, seq: int | None = None, version: int | None = None) -> Any:
+        body = {k: v for k, v in {"seq": seq, "version": version}.items() if v is not None}
         return self.call("POST", f"/api/conversations/{conversation_id}/read", body)["state"]
+
+    def settings(self, conversation_id: str, **body: Any) -> Any:
+        return self.call("POST", f"/api/conversations/{conversation_id}/settings", body)["state"]
+
+    def mark_unread(self, conversation_id: str) -> Any:
+        return self.call("POST", f"/api/conversations/{conversation_id}/unread", {})["state"]
+
+    def hide(self, conversation_id: str) -> Any:
+        return self.call("POST", f"/api/conversations/{conversation_id}/hide", {})["state"]
+
+    def read_all(self, version: int | None = None) -> Any:
+        body = {} if version is None else {"version": version}
+        return self.call("POST", "/api/conversations/read-all", body)["state"]
+
+    def revoke(self, conversation_id: str, client_msg_id: str, expect: int = 200) -> Any:
+        body = {"clientMsgID": client_msg_id}
+        return self.call("POST", f"/api/conversations/{conversation_id}/revoke", body, expect)
+
+    def record(self, conversation_id: str) -> Any:
+        """This user's record of the conversation, from a fresh full sync."""
+        found = [c for c in self.sync()["conversations"] if c["conversationID"] == conversation_id]
+        assert len(found) == 1, found
+        return found[0]
 
     def sync(self, epoch: str | None = None, version: int | None = None) -> Any:
         query = {k: v for k, v in {"epoch": epoch, "version": version}.items() if v is not None}
