@@ -12,7 +12,7 @@ from typing import Any
 from server import events
 from server.actions.conversations import not_a_member
 from server.actions.receipts import ReceiptBatcher
-from server.actions.state import user_state, user_states
+from server.actions.state import peer_states, user_state, user_state_since, user_states
 from server.actions.users import CurrentUser
 from server.fanout import Hub
 from server.schemas import MarkReadRequest, ReadAllRequest
@@ -167,16 +167,17 @@ def _read_all(
         if not changes:
             mine = user_state(conn, db.epoch, user_id, [])
             return {"state": mine}
+        before = user_store.user_version(conn, user_id)
         user_store.bump_versions(conn, [user_id, *peers])
-        changed = read_state.read_all(conn, user_id, version)
-        moved_peers = read_state.read_all_peers(conn, user_id, singles) if singles else []
-        mine = user_state(conn, db.epoch, user_id, changed)
+        read_state.read_all(conn, user_id, version)
+        if singles:
+            read_state.read_all_peers(conn, user_id, singles)
+        # Exactly the records this transaction stamped: those newer than the old version.
+        mine = user_state_since(conn, db.epoch, user_id, before)
         pushed = [(user_id, events.conversation_changed(mine))]
-        by_peer = {peer: cid for cid, peer, moves in changes if moves and peer is not None}
         positions = {c["conversationID"]: c["hasReadSeq"] for c in mine["conversations"]}
-        theirs = user_states(conn, db.epoch, moved_peers, singles)
-        for peer, state in theirs.items():
-            position = positions[by_peer[peer]]
+        for peer, state in peer_states(conn, db.epoch, user_id, singles).items():
+            position = positions[state["conversations"][0]["conversationID"]]
             pushed.append((peer, events.receipt_c2c(state, user_id, position)))
         tx.on_commit(lambda: hub.publish(pushed))
         groups = [(cid, positions[cid]) for cid, peer, moves in changes if moves and peer is None]

@@ -234,10 +234,20 @@ def conversation_records(
     return records
 
 
-@functools.cache
-def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
+def peer_records(
+    conn: Connection, user_id: str, conversation_ids: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """peer_id -> the peer's record, for these single chats of the user.
+
+    One lookup per conversation: asking for N users' records of N conversations instead
+    would probe all N x N pairs (SQLite: 2 s at 3,000)."""
+    parameters = {"user_id": user_id, "conversation_ids": list(conversation_ids)}
+    return {row.user_id: _record(row) for row in conn.execute(_PEER_RECORDS, parameters)}
+
+
+def _records_select() -> Select[Any]:
     peer = users.alias("peer")
-    query = (
+    return (
         select(
             members.c.user_id,
             members.c.conversation_id,
@@ -276,8 +286,12 @@ def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
                 messages.c.seq == members.c.max_seq,
             ),
         )
-        .where(members.c.user_id.in_(bindparam("user_ids", expanding=True)))
     )
+
+
+@functools.cache
+def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
+    query = _records_select().where(members.c.user_id.in_(bindparam("user_ids", expanding=True)))
     if by_conversation:
         query = query.where(
             members.c.conversation_id.in_(bindparam("conversation_ids", expanding=True))
@@ -285,6 +299,12 @@ def _records_query(by_conversation: bool, since: bool) -> Select[Any]:
     if since:
         query = query.where(members.c.version > bindparam("since_version"))
     return query
+
+
+_PEER_RECORDS = _records_select().where(
+    members.c.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+    members.c.user_id != bindparam("user_id"),
+)
 
 
 def _record(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
