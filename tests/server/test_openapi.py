@@ -15,6 +15,27 @@ def test_openapi_describes_every_operation(client):
     send = document["components"]["schemas"]["SendMessageRequest"]
     assert send["additionalProperties"] is False
     assert send["properties"]["text"]["maxLength"] == 4000
+    assert {"atUserIDList", "atUsersInfo"} <= set(send["properties"])
+
+
+def test_issue_11_operations_are_described(client):
+    document = client.get("/api/openapi.json").get_json()
+    paths = document["paths"]
+    for path in ("settings", "unread", "hide", "revoke"):
+        assert "post" in paths[f"/api/conversations/{{conversation_id}}/{path}"]
+    assert "post" in paths["/api/conversations/read-all"]
+    schemas = document["components"]["schemas"]
+    assert set(schemas["SettingsRequest"]["properties"]) == {
+        "recvMsgOpt",
+        "isPinned",
+        "groupAtType",
+    }
+    assert "version" in schemas["MarkReadRequest"]["properties"]
+    assert "revokedMessages" in schemas["SyncResponse"]["required"]
+    assert "message" in schemas["RevokeResponse"]["required"]
+    conversation = schemas["Conversation"]["properties"]
+    for field in ("recvMsgOpt", "isPinned", "groupAtType", "mentionCount", "isMarkedUnread"):
+        assert field in conversation
 
 
 def test_every_reference_resolves(client):
