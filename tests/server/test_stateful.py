@@ -132,6 +132,7 @@ class ReadStateMachine(RuleBasedStateMachine):
         # The server's versions as last seen (the model checks bumps, it does not assign
         # them), each user's last snapshot, and each device's cache from its last sync.
         self.version = dict.fromkeys(EVERYONE, 0)
+        self.checked_version = dict.fromkeys(EVERYONE, 0)  # as of the last invariant
         self.records: dict[str, dict[str, dict[str, Any]]] = {u: {} for u in EVERYONE}
         self.copies: dict[tuple[str, int], dict[str, Any]] = {
             d: {"conversations": {}, "messages": {}} for d in DEVICES
@@ -288,26 +289,31 @@ class ReadStateMachine(RuleBasedStateMachine):
 
     # --- sends ------------------------------------------------------------------------------
 
-    @rule(sender=st.sampled_from(EVERYONE), to=st.sampled_from((*USERS, "group")))
-    def send(self, sender: str, to: str) -> None:
+    @rule(
+        sender=st.sampled_from(EVERYONE),
+        to=st.sampled_from((*USERS, "group")),
+        count=st.integers(1, 3),
+    )
+    def send(self, sender: str, to: str, count: int) -> None:
         if to == sender or (sender == OUTSIDER and to != "group"):
             return
         user = self.users[sender]
-        text = self._text()
-        if to == "group":
-            if not self._current(sender):
-                body = {"clientMsgID": uuid.uuid4().hex, "groupID": self.group_id, "text": "?"}
-                if sender in self.members[self.group_cid]:
-                    expected = {(403, "NOT_GROUP_MEMBER")}
-                else:
-                    expected = {(404, "CONVERSATION_NOT_FOUND")}
-                self._refused(sender, "/api/messages", body, expected)
-                return
-            message = user.send(text, group=self.group_id)["message"]
-        else:
-            message = user.send(text, to=to)["message"]
-            self._conversation(message["conversationID"], {sender, to})
-        self._sent(sender, message, text)
+        if to == "group" and not self._current(sender):
+            body = {"clientMsgID": uuid.uuid4().hex, "groupID": self.group_id, "text": "?"}
+            if sender in self.members[self.group_cid]:
+                expected = {(403, "NOT_GROUP_MEMBER")}
+            else:
+                expected = {(404, "CONVERSATION_NOT_FOUND")}
+            self._refused(sender, "/api/messages", body, expected)
+            return
+        for _ in range(count):
+            text = self._text()
+            if to == "group":
+                message = user.send(text, group=self.group_id)["message"]
+            else:
+                message = user.send(text, to=to)["message"]
+                self._conversation(message["conversationID"], {sender, to})
+            self._sent(sender, message, text)
 
     def _sent(self, sender: str, message: dict[str, Any], text: str) -> None:
         cid = message["conversationID"]
@@ -321,16 +327,16 @@ class ReadStateMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         sender=st.sampled_from(EVERYONE),
-        targets=st.lists(st.sampled_from((*EVERYONE, AT_ALL_TAG)), min_size=1, max_size=3),
+        mentioned=st.lists(st.sampled_from((*EVERYONE, AT_ALL_TAG)), min_size=1, max_size=3),
         repeat=st.integers(1, 2),
     )
     def send_mention(
-        self, data: st.DataObject, sender: str, targets: list[str], repeat: int
+        self, data: st.DataObject, sender: str, mentioned: list[str], repeat: int
     ) -> None:
         """An @ message (rule 14): each target a current member or everyone."""
         if not self._current(sender):
             return
-        targets = list(dict.fromkeys(targets))
+        targets = list(dict.fromkeys(mentioned))
         text = self._text()
         info = [{"atUserID": t, "groupNickname": f"{t} here"} for t in targets[:1]]
         body: dict[str, Any] = {
@@ -386,26 +392,33 @@ class ReadStateMachine(RuleBasedStateMachine):
         view.marked_at = None  # … and holds no mark-unread flag
         del self.roles[who]
 
-    @rule(who=st.sampled_from(("ben", "cat", OUTSIDER)))
-    def kick(self, who: str) -> None:
+    @rule(
+        action=st.sampled_from(("kick", "quit", "invite", "admin", "member")),
+        who=st.sampled_from(("ben", "cat", OUTSIDER)),
+    )
+    def membership(self, action: str, who: str) -> None:
+        """ann kicks, invites and sets roles; the others quit (rules 11, 12)."""
+        if action == "invite":
+            if not self._current(who):
+                self._invite(who)
+            return
         if not self._current(who):
             return
-        self.left_read[who] = self.views[(who, self.group_cid)].read
-        seq = self._membership_change("ann", "/kick", {"userIDList": [who]})
-        self._leave(who, seq)
+        if action == "kick":
+            self.left_read[who] = self.views[(who, self.group_cid)].read
+            seq = self._membership_change("ann", "/kick", {"userIDList": [who]})
+            self._leave(who, seq)
+        elif action == "quit":
+            seq = self._membership_change(who, "/quit", {})
+            self.left_read[who] = seq
+            self._leave(who, seq)
+        else:
+            role = ADMIN if action == "admin" else MEMBER
+            if self.roles[who] != role:
+                self._membership_change("ann", "/role", {"userID": who, "roleLevel": role})
+                self.roles[who] = role
 
-    @rule(member=st.sampled_from(("ben", "cat", OUTSIDER)))
-    def quit(self, member: str) -> None:
-        if not self._current(member):
-            return
-        seq = self._membership_change(member, "/quit", {})
-        self.left_read[member] = seq
-        self._leave(member, seq)
-
-    @rule(who=st.sampled_from(("ben", "cat", OUTSIDER)))
-    def invite(self, who: str) -> None:
-        if self._current(who):
-            return
+    def _invite(self, who: str) -> None:
         seq = self._membership_change("ann", "/members", {"userIDList": [who]})
         self.members[self.group_cid].add(who)
         self.left_at.pop((who, self.group_cid), None)
@@ -415,14 +428,6 @@ class ReadStateMachine(RuleBasedStateMachine):
         view.read = seq  # a new member starts with nothing unread
         self.roles[who] = MEMBER
         self.highest_seen.pop((who, self.group_cid), None)  # a new window starts
-
-    @rule(who=st.sampled_from(("ben", "cat", OUTSIDER)), admin=st.booleans())
-    def set_role(self, who: str, admin: bool) -> None:
-        role = ADMIN if admin else MEMBER
-        if not self._current(who) or self.roles[who] == role:
-            return
-        self._membership_change("ann", "/role", {"userID": who, "roleLevel": role})
-        self.roles[who] = role
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -454,6 +459,38 @@ class ReadStateMachine(RuleBasedStateMachine):
         pushed = self._events_to(mark, reader)
         assert [e["type"] for e in pushed] == ["conversation.changed"] * changed
         self._check_receipt(mark, reader, cid, moved)
+
+    @rule(data=st.data(), device=st.sampled_from(DEVICES))
+    def mark_read_from_device(self, data: st.DataObject, device: tuple[str, int]) -> None:
+        """What the SDK sends: the version of the record this device holds, often older
+        than a flag set since on another device (rule 15: the flag survives that)."""
+        user, copy = device[0], self.copies[device]
+        held = sorted(copy["conversations"])
+        flagged = [c for c in held if self.views[(user, c)].marked_at is not None]
+        if held:
+            cid = data.draw(st.sampled_from(flagged or held), label="conversation")
+            self._read_as_held(device, cid)
+
+    def _read_as_held(self, device: tuple[str, int], cid: str) -> None:
+        """Mark-read to the end, with the version of the device's copy of the record."""
+        user, copy = device[0], self.copies[device]
+        version = int(copy["conversations"][cid]["version"])
+        view = self.views[(user, cid)]
+        moved, clears = view.read < self._top(user, cid), self._clears(view, version)
+        view.read = self._top(user, cid)
+        if clears:
+            view.marked_at = None
+        mark = len(self.hub.events)
+        path = f"/api/conversations/{cid}/read"
+        state = self.users[user].call("POST", path, {"version": version})["state"]
+        (record,) = state["conversations"]
+        assert record["isMarkedUnread"] == (view.marked_at is not None)
+        assert state["version"] == self.version[user] + (moved or clears)
+        pushed = self._events_to(mark, user)
+        assert [e["type"] for e in pushed] == ["conversation.changed"] * (moved or clears)
+        self._check_receipt(mark, user, cid, moved)
+        if moved or clears:
+            self.version[user] = state["version"]
 
     @rule(data=st.data(), user=st.sampled_from(EVERYONE))
     def mark_all_read(self, data: st.DataObject, user: str) -> None:
@@ -574,6 +611,12 @@ class ReadStateMachine(RuleBasedStateMachine):
         (record,) = state["conversations"]
         assert record["isMarkedUnread"] and not record["isHidden"]
         assert record["hasReadSeq"] == view.read
+        self.version[user] = state["version"]
+        # At times another device, which has not seen the flag yet, reads the chat: its
+        # record is older than the flag, which survives (rule 15).
+        holders = [d for d in DEVICES if d[0] == user and cid in self.copies[d]["conversations"]]
+        if holders and data.draw(st.booleans(), label="then a stale read"):
+            self._read_as_held(data.draw(st.sampled_from(holders), label="stale device"), cid)
 
     @rule(data=st.data(), user=st.sampled_from(EVERYONE))
     def hide(self, data: st.DataObject, user: str) -> None:
@@ -621,7 +664,12 @@ class ReadStateMachine(RuleBasedStateMachine):
         )
         not_allowed = set() if permitted else {(403, "REVOKE_NOT_ALLOWED")}
         if sent.text is None:
-            return "refused", {(400, "NOT_REVOCABLE")} | not_allowed
+            refusals = {(400, "NOT_REVOCABLE")} | not_allowed
+            if seq == first:
+                # The notification at the member's own join seq: the server answers 404
+                # CONVERSATION_NOT_FOUND (test_revoke_own_join_notification, xfail).
+                refusals.add((404, "CONVERSATION_NOT_FOUND"))
+            return "refused", refusals
         if revoked:
             return "again", not_allowed
         return ("revoke", set()) if permitted else ("refused", not_allowed)
@@ -632,8 +680,11 @@ class ReadStateMachine(RuleBasedStateMachine):
         if not mine:
             return
         candidates = sorted(key for key in self.sent if key[0] in mine)
-        pick = data.draw(st.none() | st.sampled_from(candidates)) if candidates else None
-        if pick is None:
+        texts = [key for key in candidates if self.sent[key].text is not None]
+        kind = data.draw(st.integers(0, 9), label="kind")
+        if kind >= 2 and texts:
+            candidates = texts  # mostly messages; at times a notification, or no message
+        if not candidates or kind == 0:
             cid = data.draw(st.sampled_from(mine))
             body = {"clientMsgID": "no-such-message"}
             expected = {(404, "MESSAGE_NOT_FOUND")}
@@ -641,6 +692,7 @@ class ReadStateMachine(RuleBasedStateMachine):
                 expected.add((403, "NOT_GROUP_MEMBER"))
             self._refused(actor, f"/api/conversations/{cid}/revoke", body, expected)
             return
+        pick = data.draw(st.sampled_from(candidates), label="message")
         cid, seq = pick
         sent = self.sent[pick]
         path = f"/api/conversations/{cid}/revoke"
@@ -743,7 +795,7 @@ class ReadStateMachine(RuleBasedStateMachine):
                 assert elem["text"] == sent.text
         # A message revoked outside the user's present window (before they left and came
         # back) reaches no revocation row (spec 11, revoke): not checked here.
-        cached = json.dumps(copy)
+        cached = json.dumps([copy["conversations"], list(copy["messages"].values())])
         for key in self.tombstones:
             if self._sees(user, *key):
                 text = self.sent[key].text
@@ -762,8 +814,9 @@ class ReadStateMachine(RuleBasedStateMachine):
             assert snapshot["revokedMessages"] == []
             # Every bump of the user's version was pushed to them, once (rules 6, 7).
             versions = sorted(e["version"] for u, e in pushed if u == name)
-            assert versions == list(range(self.version[name] + 1, snapshot["version"] + 1))
-            self.version[name] = snapshot["version"]
+            first = self.checked_version[name] + 1
+            assert versions == list(range(first, snapshot["version"] + 1))
+            self.version[name] = self.checked_version[name] = snapshot["version"]
             records = {}
             for record in snapshot["conversations"]:
                 cid = record["conversationID"]
@@ -836,10 +889,26 @@ def _by_id(record: dict[str, Any]) -> str:
 
 
 # About 60 s per engine on a shared 2-core machine (CI runs both).
-SETTINGS = settings(max_examples=25, stateful_step_count=30, deadline=None)
+SETTINGS = settings(max_examples=25, stateful_step_count=50, deadline=None)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_read_state_machine(engine: str) -> None:
     postgres_url = POSTGRES_URL if engine == "postgres" else None
     run_state_machine_as_test(lambda: ReadStateMachine(postgres_url), settings=SETTINGS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: revoking the notification at one's own join seq answers 404"
+    " CONVERSATION_NOT_FOUND (viewers() counts join_seq < seq, the history window"
+    " join_seq <= seq) instead of 400 NOT_REVOCABLE",
+)
+def test_revoke_own_join_notification(make_user):
+    owner, member = make_user(), make_user()
+    group = owner.group()
+    owner.call("POST", f"/api/groups/{group['groupID']}/members", {"userIDList": [member.user_id]})
+    (record,) = member.sync()["conversations"]
+    path = f"/api/conversations/{group['conversationID']}/revoke"
+    answer = member.call("POST", path, {"clientMsgID": record["latestMsg"]["clientMsgID"]}, 400)
+    assert answer["error"] == "NOT_REVOCABLE"
