@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from server import events
-from server.actions.conversations import check_member, not_a_member
+from server.actions.conversations import check_member
 from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser, now_ms
 from server.errors import ApiError, ErrorCode
@@ -60,20 +60,22 @@ def revoke(
                 ErrorCode.MESSAGE_NOT_FOUND, f"no message {client_msg_id!r} in {conversation_id!r}"
             )
         seq = message["seq"]
+        if message["contentType"] not in _REVOCABLE | {REVOKED}:
+            raise ApiError(ErrorCode.NOT_REVOCABLE, "notifications cannot be revoked")
         # Everyone who sees it, locked first (in user-ID order) as every writer does; the
         # set can only shrink meanwhile (a rejoin moves a window past it), never grow.
         user_store.lock_users(conn, conversation_store.viewers(conn, conversation_id, seq))
         viewers = conversation_store.viewers(conn, conversation_id, seq)
-        if user.user_id not in viewers:
-            raise not_a_member(conversation_id)
+        if user.user_id not in viewers:  # it left their window meanwhile (a rejoin)
+            raise ApiError(
+                ErrorCode.MESSAGE_NOT_FOUND, f"no message {client_msg_id!r} in {conversation_id!r}"
+            )
         role = viewers[user.user_id] if is_group else 0
         sender_role = viewers.get(message["sendID"], 0) if is_group else 0
         if message["contentType"] == REVOKED:
             _check_allowed(message, user.user_id, role, sender_role, None, window_seconds)
             state = user_state(conn, db.epoch, user.user_id, [conversation_id])
             return {"state": state, "message": message}
-        if message["contentType"] not in _REVOCABLE:
-            raise ApiError(ErrorCode.NOT_REVOCABLE, "notifications cannot be revoked")
         now = now_ms()
         _check_allowed(message, user.user_id, role, sender_role, now, window_seconds)
         names = user_store.nicknames(conn, {user.user_id, message["sendID"]})

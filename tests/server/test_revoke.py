@@ -199,6 +199,16 @@ def test_a_notification_is_not_revocable(team):
     assert answer["error"] == "NOT_REVOCABLE"
 
 
+def test_the_notification_of_ones_own_joining_is_not_revocable(team):
+    """It is in the joiner's history (from their join seq) but before the seqs a
+    revocation would reach: still NOT_REVOCABLE, never "not found"."""
+    gid, cid, ann, ben, cat, dan, eve = team
+    ann.call("POST", f"/api/groups/{gid}/members", {"userIDList": [eve.user_id]})
+    joined = eve.record(cid)["latestMsg"]
+    assert joined["contentType"] == CONTENT_TYPES["MEMBER_INVITED"]
+    assert eve.revoke(cid, joined["clientMsgID"], 400)["error"] == "NOT_REVOCABLE"
+
+
 def test_a_message_you_cannot_see_is_not_found(team):
     gid, cid, ann, ben, cat, dan, eve = team
     early = ann.send(group=gid)["message"]
