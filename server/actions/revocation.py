@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import Connection
+
 from server import events
 from server.actions.conversations import check_member
 from server.actions.state import user_state, user_states
@@ -44,32 +46,16 @@ def revoke(
 ) -> dict[str, Any]:
     with db.write() as tx:
         conn = tx.conn
-        window = check_member(conn, user.user_id, conversation_id)
-        conversation = conversation_store.get_conversation(conn, conversation_id)
-        assert conversation is not None  # the user has a record of it
-        is_group = conversation.conversation_type == GROUP
-        if is_group and conversation.status == group_store.DISMISSED:
-            raise ApiError(ErrorCode.GROUP_DISMISSED, "the group was dismissed")
-        if window[1] is not None:
-            raise ApiError(ErrorCode.NOT_GROUP_MEMBER, "you are no longer in this group")
-        message = message_store.find_in_window(
-            conn, conversation_id, client_msg_id, window, prefer_sender=user.user_id
-        )
-        if message is None:
-            raise ApiError(
-                ErrorCode.MESSAGE_NOT_FOUND, f"no message {client_msg_id!r} in {conversation_id!r}"
-            )
+        is_group, message = _find(conn, user.user_id, conversation_id, client_msg_id)
         seq = message["seq"]
-        if message["contentType"] not in _REVOCABLE | {REVOKED}:
-            raise ApiError(ErrorCode.NOT_REVOCABLE, "notifications cannot be revoked")
         # Everyone who sees it, locked first (in user-ID order) as every writer does; the
         # set can only shrink meanwhile (a rejoin moves a window past it), never grow.
+        # Under the locks, the checks again: a revoke or a leave may have come first.
         user_store.lock_users(conn, conversation_store.viewers(conn, conversation_id, seq))
+        is_group, message = _find(conn, user.user_id, conversation_id, client_msg_id)
         viewers = conversation_store.viewers(conn, conversation_id, seq)
-        if user.user_id not in viewers:  # it left their window meanwhile (a rejoin)
-            raise ApiError(
-                ErrorCode.MESSAGE_NOT_FOUND, f"no message {client_msg_id!r} in {conversation_id!r}"
-            )
+        if message["seq"] != seq or user.user_id not in viewers:
+            raise _not_found(conversation_id, client_msg_id)
         role = viewers[user.user_id] if is_group else 0
         sender_role = viewers.get(message["sendID"], 0) if is_group else 0
         if message["contentType"] == REVOKED:
@@ -88,7 +74,7 @@ def revoke(
             "sourceMessageSendTime": message["sendTime"],
             "sourceMessageSendID": message["sendID"],
             "sourceMessageSenderNickname": names.get(message["sendID"], message["sendID"]),
-            "sessionType": conversation.conversation_type,
+            "sessionType": message["sessionType"],
             "seq": seq,
             "ex": "",
         }
@@ -106,6 +92,34 @@ def revoke(
         pushed = [(v, events.message_revoked(s, tombstone)) for v, s in states.items()]
         tx.on_commit(lambda: hub.publish(pushed))
     return {"state": states[user.user_id], "message": tombstone}
+
+
+def _find(
+    conn: Connection, user_id: str, conversation_id: str, client_msg_id: str
+) -> tuple[bool, dict[str, Any]]:
+    """(is a group, the message) if this user may ask to revoke it, else the error."""
+    window = check_member(conn, user_id, conversation_id)
+    conversation = conversation_store.get_conversation(conn, conversation_id)
+    assert conversation is not None  # the user has a record of it
+    is_group = bool(conversation.conversation_type == GROUP)
+    if is_group and conversation.status == group_store.DISMISSED:
+        raise ApiError(ErrorCode.GROUP_DISMISSED, "the group was dismissed")
+    if window[1] is not None:
+        raise ApiError(ErrorCode.NOT_GROUP_MEMBER, "you are no longer in this group")
+    message = message_store.find_in_window(
+        conn, conversation_id, client_msg_id, window, prefer_sender=user_id
+    )
+    if message is None:
+        raise _not_found(conversation_id, client_msg_id)
+    if message["contentType"] not in _REVOCABLE | {REVOKED}:
+        raise ApiError(ErrorCode.NOT_REVOCABLE, "notifications cannot be revoked")
+    return is_group, message
+
+
+def _not_found(conversation_id: str, client_msg_id: str) -> ApiError:
+    return ApiError(
+        ErrorCode.MESSAGE_NOT_FOUND, f"no message {client_msg_id!r} in {conversation_id!r}"
+    )
 
 
 def _check_allowed(

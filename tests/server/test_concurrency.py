@@ -77,3 +77,26 @@ def test_first_messages_of_a_pair_sent_at_once_create_one_chat(app, live_server)
         assert sorted((seqs[n], seqs[n + len(pairs)])) == [1, 2]
         (conversation,) = a.sync()["conversations"]
         assert conversation["maxSeq"] == 2
+
+
+def test_revokes_of_one_message_at_once_store_one_tombstone(app, live_server):
+    """The sender and the group's owner revoke one message at the same moment, several
+    times: every answer is the one tombstone, and the viewers' versions move once."""
+    client = app.test_client()
+    owner, sender, reader = register(client), register(client), register(client)
+    group = owner.group(sender.user_id, reader.user_id)
+    sent = sender.send("revoke me", group=group["groupID"])["message"]
+    before = reader.sync()["version"]
+    path = f"/api/conversations/{group['conversationID']}/revoke"
+
+    def revoke(user) -> dict:
+        with httpx.Client(base_url=live_server, headers=user.headers, timeout=30) as http:
+            response = http.post(path, json={"clientMsgID": sent["clientMsgID"]})
+            assert response.status_code == 200, response.text
+            return response.json()["message"]
+
+    with ThreadPoolExecutor(6) as pool:
+        tombstones = list(pool.map(revoke, [owner, sender] * 4))
+    assert all(t == tombstones[0] for t in tombstones)
+    assert tombstones[0]["seq"] == sent["seq"]
+    assert reader.sync()["version"] == before + 1
