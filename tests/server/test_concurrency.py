@@ -100,3 +100,35 @@ def test_revokes_of_one_message_at_once_store_one_tombstone(app, live_server):
     assert all(t == tombstones[0] for t in tombstones)
     assert tombstones[0]["seq"] == sent["seq"]
     assert reader.sync()["version"] == before + 1
+
+
+def test_read_all_while_messages_arrive(app, live_server):
+    """Peers write first messages to a reader who marks all read at the same time: no
+    answer fails (no deadlock between the reader's locks and the senders'), and each
+    peer's copy of the reader's position is the reader's own."""
+    client = app.test_client()
+    reader = register(client, "m-reader")  # sorts between the peers: locks interleave
+    peers = [register(client, f"{letter}-peer") for letter in "abcdefghxyz"]
+
+    def send(peer) -> None:
+        with httpx.Client(base_url=live_server, headers=peer.headers, timeout=30) as http:
+            for _ in range(3):
+                body = {"clientMsgID": uuid.uuid4().hex, "recvID": reader.user_id, "text": "x"}
+                assert http.post("/api/messages", json=body).status_code == 200
+
+    def read_all(_: int) -> None:
+        with httpx.Client(base_url=live_server, headers=reader.headers, timeout=30) as http:
+            for _ in range(4):
+                response = http.post("/api/conversations/read-all", json={})
+                assert response.status_code == 200, response.text
+
+    with ThreadPoolExecutor(8) as pool:
+        jobs = [pool.submit(send, p) for p in peers] + [pool.submit(read_all, 0)]
+        for job in jobs:
+            job.result()
+    reader.read_all()
+    mine = {c["conversationID"]: c for c in reader.sync()["conversations"]}
+    assert reader.sync()["totalUnreadCount"] == 0
+    for peer in peers:
+        (theirs,) = peer.sync()["conversations"]
+        assert theirs["peerHasReadSeq"] == mine[theirs["conversationID"]]["hasReadSeq"] == 3
