@@ -3,7 +3,7 @@
 Random sends (plain and @ mentions of members and of everyone), mark-reads (stale,
 duplicated, out of order, carrying a current or a stale record version), syncs from
 several devices of several users, a group's members kicked, quitting, invited back and
-made admins, and issue 11's per-conversation state: mute, pin, resetting mentions, mark
+made admins, the group at times dismissed, and issue 11's per-conversation state: mute, pin, resetting mentions, mark
 as unread, mark all read, hide and revoke.
 
 The model is the rules written plainly, not the server's SQL: a read position per user
@@ -146,6 +146,7 @@ class ReadStateMachine(RuleBasedStateMachine):
         self.group_cid = group["conversationID"]
         self._conversation(group["conversationID"], set(USERS))
         self.roles = {"ann": OWNER, "ben": MEMBER, "cat": MEMBER}
+        self.dismissed = False
         # For receipts (rule 16) and windows (rule 11): who sent each group seq, when each
         # member joined, and how far a member who left had read.
         self.sender_of: dict[int, str] = {}
@@ -300,7 +301,9 @@ class ReadStateMachine(RuleBasedStateMachine):
         user = self.users[sender]
         if to == "group" and not self._current(sender):
             body = {"clientMsgID": uuid.uuid4().hex, "groupID": self.group_id, "text": "?"}
-            if sender in self.members[self.group_cid]:
+            if self.dismissed:
+                expected = {(410, "GROUP_DISMISSED")}
+            elif sender in self.members[self.group_cid]:
                 expected = {(403, "NOT_GROUP_MEMBER")}
             else:
                 expected = {(404, "CONVERSATION_NOT_FOUND")}
@@ -393,11 +396,19 @@ class ReadStateMachine(RuleBasedStateMachine):
         del self.roles[who]
 
     @rule(
-        action=st.sampled_from(("kick", "quit", "invite", "admin", "member")),
+        data=st.data(),
+        action=st.sampled_from(("kick", "quit", "invite", "admin", "member", "dismiss")),
         who=st.sampled_from(("ben", "cat", OUTSIDER)),
     )
-    def membership(self, action: str, who: str) -> None:
-        """ann kicks, invites and sets roles; the others quit (rules 11, 12)."""
+    def membership(self, data: st.DataObject, action: str, who: str) -> None:
+        """ann kicks, invites, sets roles and (rarely) dismisses the group; the others
+        quit (rules 11, 12)."""
+        if self.dismissed:
+            return
+        if action == "dismiss":
+            if data.draw(st.integers(0, 3), label="really") == 0:
+                self._dismiss()
+            return
         if action == "invite":
             if not self._current(who):
                 self._invite(who)
@@ -417,6 +428,18 @@ class ReadStateMachine(RuleBasedStateMachine):
             if self.roles[who] != role:
                 self._membership_change("ann", "/role", {"userID": who, "roleLevel": role})
                 self.roles[who] = role
+
+    def _dismiss(self) -> None:
+        """Everyone leaves at the notification's seq; the records stay, read-only, and
+        still the users' own view (settings, hide, mark as unread)."""
+        leaving = [u for u in EVERYONE if self._current(u)]
+        for user in leaving:
+            self.left_read[user] = self.views[(user, self.group_cid)].read
+        seq = self._membership_change("ann", "/dismiss", {})
+        self.left_read["ann"] = seq
+        for user in leaving:
+            self._leave(user, seq)
+        self.dismissed = True
 
     def _invite(self, who: str) -> None:
         seq = self._membership_change("ann", "/members", {"userIDList": [who]})
@@ -602,7 +625,7 @@ class ReadStateMachine(RuleBasedStateMachine):
             return
         cid = data.draw(st.sampled_from(mine))
         path = f"/api/conversations/{cid}/unread"
-        if (user, cid) in self.left_at:
+        if (user, cid) in self.left_at and not self.dismissed:
             self._refused(user, path, {}, {(403, "NOT_GROUP_MEMBER")})
             return
         view = self.views[(user, cid)]
@@ -666,6 +689,8 @@ class ReadStateMachine(RuleBasedStateMachine):
             if revoked:
                 return "again", set() if permitted else refusals
             return ("revoke", set()) if permitted else ("refused", refusals)
+        if self.dismissed:
+            return "refused", {(410, "GROUP_DISMISSED")}
         current = self._current(actor)
         first = self.joined_at[actor]
         in_window = first <= seq <= self._top(actor, cid)  # the history window
@@ -699,7 +724,9 @@ class ReadStateMachine(RuleBasedStateMachine):
             cid = data.draw(st.sampled_from(mine))
             body = {"clientMsgID": "no-such-message"}
             expected = {(404, "MESSAGE_NOT_FOUND")}
-            if cid == self.group_cid and not self._current(actor):
+            if cid == self.group_cid and self.dismissed:
+                expected = {(410, "GROUP_DISMISSED")}
+            elif cid == self.group_cid and not self._current(actor):
                 expected.add((403, "NOT_GROUP_MEMBER"))
             self._refused(actor, f"/api/conversations/{cid}/revoke", body, expected)
             return
