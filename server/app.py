@@ -13,7 +13,7 @@ from server.actions.users import PasswordHashing, password_hasher
 from server.config import DEFAULTS
 from server.fanout import Hub, create_hub
 from server.ratelimit import RateLimits
-from server.routes import accounts, conversations, groups
+from server.routes import accounts, conversations, groups, health
 from server.storage import Database
 
 
@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(conversations.bp)
     app.register_blueprint(groups.bp)
+    app.register_blueprint(health.bp)
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

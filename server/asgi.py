@@ -20,6 +20,7 @@ from flask import Flask
 from server import ws
 from server.app import create_app
 from server.errors import ApiError, ErrorCode
+from server.security import security_headers
 
 type Scope = dict[str, Any]
 type Message = dict[str, Any]
@@ -33,6 +34,7 @@ class TidemarkASGI:
         self.services = flask_app.extensions["tidemark"]
         self.max_body = int(flask_app.config["MAX_CONTENT_LENGTH"])
         self.public_origin = str(flask_app.config["PUBLIC_ORIGIN"])
+        self.security_headers = security_headers(flask_app.config)
         self._wsgi = WSGIMiddleware(flask_app, workers=http_threads)  # type: ignore[arg-type]
         self._socket_executor = ThreadPoolExecutor(socket_threads, "tidemark-ws")
 
@@ -46,7 +48,13 @@ class TidemarkASGI:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
-    async def _http(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def _http(self, scope: Scope, receive: Any, plain_send: Any) -> None:
+        async def send(message: Message) -> None:
+            # Every answer, the app's and this layer's own errors, carries them.
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], *self.security_headers]}
+            await plain_send(message)
+
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
             await _error(send, ApiError(ErrorCode.BODY_TOO_LARGE, self._too_large()))

@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     # from the Host the server sees (behind a proxy). A WebSocket from another origin is
     # refused; empty: the Origin must name the Host the request was sent to.
     "PUBLIC_ORIGIN": "",
+    # Strict-Transport-Security max-age, for a server reached over TLS only (behind a
+    # TLS-terminating proxy); 0 sends no HSTS (plain http on 127.0.0.1 by default).
+    "HSTS_SECONDS": 0,
     "TOKEN_TTL_SECONDS": 30 * 24 * 3600,
     "LOGIN_RATE_LIMIT": "20 per minute",
     "REGISTER_RATE_LIMIT": "60 per minute",

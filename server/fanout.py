@@ -131,6 +131,10 @@ class Hub(Protocol):
         """End every connection of this user that authenticated with this token."""
         ...
 
+    def ping(self) -> None:
+        """Raise if the hub cannot deliver (its broker is unreachable)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -171,6 +175,9 @@ class LocalHub:
             if connection.token_hash == token_hash:
                 connection.revoke()
 
+    def ping(self) -> None:
+        """In-process: always reachable."""
+
     def connection_count(self) -> int:
         with self._lock:
             return sum(len(c) for c in self._connections.values())
@@ -206,6 +213,9 @@ class RedisHub(LocalHub):
                 envelope = {"u": user_id, "f": json.dumps(event, separators=(",", ":"))}
                 pipe.publish(self.CHANNEL, json.dumps(envelope))
             pipe.execute()
+
+    def ping(self) -> None:
+        self._redis.ping()
 
     def revoke(self, user_id: str, token_hash: str) -> None:
         self._redis.publish(self.CHANNEL, json.dumps({"u": user_id, "r": token_hash}))
