@@ -15,9 +15,16 @@
 //     meta           key "meta"    -> CacheMeta {userID, epoch, version, schema}
 //     conversations  keyPath "conversationID" -> Conversation (with its `version`)
 //     messages       keyPath ["conversationID", "seq"] -> Message
+//     drafts         keyPath "conversationID" -> Draft {conversationID, draftText,
+//                    draftTextTime}: this device's, never server state, so reset() (a
+//                    full snapshot) keeps them; they live and go with the user's database
 // One cache database per user, so two tabs logged in as two users never write into
 // each other's cache; the session database is shared, like a cookie: the last login wins
 // on the next reload. <prefix> is "tidemark" unless configure() says otherwise.
+//
+// Messages are immutable but for revocation: apply() replaces a stored message by its
+// tombstone (contentType 2101, the same key), never a tombstone by anything, so once a
+// revocation is stored the old text is gone from this database for good.
 //
 // Two tabs write at once: readwrite transactions on the same stores run one after the
 // other, and apply() compares versions inside its transaction, so the read-compare-write
@@ -26,8 +33,14 @@
 // Values in and out are plain JSON-shaped objects; failures reject with the IndexedDB
 // error (the Python side turns it into an SDK error).
 
-const LAYOUT_VERSION = 1; // IndexedDB schema of both databases; bump to rebuild them
+import { ContentType } from "./protocol.js";
+
+// IndexedDB schema of each database; bump one to rebuild it (the session's separately:
+// rebuilding it would log everyone out). Cache 2: the drafts store (issue 11).
+const SESSION_LAYOUT = 1;
+const CACHE_LAYOUT = 2;
 const SESSION_KEY = "current";
+const REVOKED = ContentType.REVOKED;
 const META_KEY = "meta";
 
 let openDB = null;
@@ -49,7 +62,7 @@ function upgrade(db, stores) {
   for (const [name, options] of Object.entries(stores)) db.createObjectStore(name, options);
 }
 
-function open(name, stores) {
+function open(name, layout, stores) {
   if (!openDB) return Promise.reject(new Error("idb-store.js: configure({openDB}) first"));
   let handle = handles.get(name);
   if (!handle) {
@@ -57,7 +70,7 @@ function open(name, stores) {
       if (handles.get(name) === handle) handles.delete(name);
       db?.close();
     };
-    handle = openDB(name, LAYOUT_VERSION, {
+    handle = openDB(name, layout, {
       upgrade: (db) => upgrade(db, stores),
       // Another tab wants a newer layout: close ours instead of stalling it (a blocked
       // upgrade waits forever); our next call reopens and fails loudly if we are stale.
@@ -71,17 +84,18 @@ function open(name, stores) {
 }
 
 function sessionDB() {
-  return open(prefix, { session: {} });
+  return open(prefix, SESSION_LAYOUT, { session: {} });
 }
 
 function cacheDB(userID) {
   if (typeof userID !== "string" || !userID) {
     return Promise.reject(new Error("idb-store.js: no user for the cache"));
   }
-  return open(`${prefix}-cache-${userID}`, {
+  return open(`${prefix}-cache-${userID}`, CACHE_LAYOUT, {
     meta: {},
     conversations: { keyPath: "conversationID" },
     messages: { keyPath: ["conversationID", "seq"] },
+    drafts: { keyPath: "conversationID" },
   });
 }
 
@@ -115,17 +129,44 @@ async function transaction(db, stores, mode, body) {
 
 // -- the Store methods ------------------------------------------------------------------
 
-/** {meta (null when there is no cache), conversations}: read together, so the caller's
- *  starting view of the records matches the meta. */
+/** {meta (null when there is no cache), conversations, drafts}: read together, so the
+ *  caller's starting view of the records matches the meta. */
 export async function load(userID) {
   const db = await cacheDB(userID);
-  return transaction(db, ["meta", "conversations"], "readonly", async (tx, req) => {
-    const [meta, records] = await Promise.all([
+  return transaction(db, ["meta", "conversations", "drafts"], "readonly", async (tx, req) => {
+    const [meta, records, drafts] = await Promise.all([
       req(tx.objectStore("meta").get(META_KEY)),
       req(tx.objectStore("conversations").getAll()),
+      req(tx.objectStore("drafts").getAll()),
     ]);
-    return { meta: meta ?? null, conversations: meta ? records : [] };
+    return { meta: meta ?? null, conversations: meta ? records : [], drafts: meta ? drafts : [] };
   });
+}
+
+/** The drafts of this user's cache: [{conversationID, draftText, draftTextTime}]. */
+export async function drafts(userID) {
+  const db = await cacheDB(userID);
+  return transaction(db, "drafts", "readonly", (tx) => tx.objectStore("drafts").getAll());
+}
+
+/** Keep a draft (draftText "": forget it); fails when there is no cache yet. */
+export async function saveDraft(userID, draft) {
+  const db = await cacheDB(userID);
+  return transaction(db, ["meta", "drafts"], "readwrite", async (tx, req) => {
+    const meta = await req(tx.objectStore("meta").get(META_KEY));
+    if (!meta) throw new Error("saveDraft() before reset(): there is no cache");
+    const store = tx.objectStore("drafts");
+    if (draft.draftText) req(store.put(draft));
+    else req(store.delete(draft.conversationID));
+    return null;
+  });
+}
+
+/** Whether `incoming` may be stored over `stored` (undefined: nothing stored): messages
+ *  are immutable but for a tombstone replacing the message it revokes, one way. */
+function replaces(incoming, stored) {
+  if (stored === undefined) return true;
+  return incoming.contentType === REVOKED && stored.contentType !== REVOKED;
 }
 
 export async function reset(meta, conversations, messages) {
@@ -137,7 +178,12 @@ export async function reset(meta, conversations, messages) {
     req(messageStore.clear());
     req(tx.objectStore("meta").put(meta, META_KEY));
     for (const record of conversations) req(conversationStore.put(record));
-    for (const message of messages) req(messageStore.put(message));
+    const kept = new Map(); // one copy per key, a tombstone over its message
+    for (const message of messages) {
+      const key = `${message.conversationID}\u0000${message.seq}`;
+      if (replaces(message, kept.get(key))) kept.set(key, message);
+    }
+    for (const message of kept.values()) req(messageStore.put(message));
     return null;
   });
 }
@@ -156,7 +202,7 @@ export async function apply(userID, version, conversations, messages) {
     const [meta, stored, present] = await Promise.all([
       req(metaStore.get(META_KEY)),
       Promise.all(conversations.map((r) => req(conversationStore.get(r.conversationID)))),
-      Promise.all(messages.map((m) => req(messageStore.getKey([m.conversationID, m.seq])))),
+      Promise.all(messages.map((m) => req(messageStore.get([m.conversationID, m.seq])))),
     ]);
     if (!meta) throw new Error("apply() before reset(): there is no cache");
 
@@ -174,13 +220,18 @@ export async function apply(userID, version, conversations, messages) {
       }
     }
     const added = [];
-    const seen = new Set();
+    // key -> the message stored under it as this transaction goes (duplicates in one call
+    // compare against each other too).
+    const held = new Map();
     messages.forEach((message, i) => {
       const key = `${message.conversationID}\u0000${message.seq}`;
-      if (present[i] === undefined && !seen.has(key)) {
-        seen.add(key); // messages are immutable: the first copy stays
+      const stored = held.has(key) ? held.get(key) : present[i];
+      if (replaces(message, stored)) {
+        held.set(key, message);
         added.push(message);
-        req(messageStore.add(message));
+        req(messageStore.put(message));
+      } else if (!held.has(key)) {
+        held.set(key, stored);
       }
     });
     let newVersion = meta.version;

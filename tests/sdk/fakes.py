@@ -10,6 +10,12 @@ changes as notification messages with their own seq, membership windows (a membe
 seqs from their join to their leave; once out, the record stays with nothing unread and
 ``isNotInGroup``), receipts and reader lists from positions, ``receipt.group`` and
 ``typing`` frames (no version). ``receipt.group`` is pushed at once, not coalesced.
+
+Issue 11 as ``/work/spec11.md`` says it (the contract with the real server): mute and pin
+(settings), derived ``mentionCount``/``groupAtType`` from mention rows (c, s, target),
+mark-unread as a version (``marked_unread_version``), mark-all-read (one version, one
+event), hide as ``hidden_seq``, revoke (tombstones, ``message.revoked``, revocation rows
+for ``revokedMessages`` in sync), and the total as the sum of contributions.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from tidemark_sdk import (
     NetworkError,
     NotFoundError,
     NotGroupMemberError,
+    NotRevocableError,
+    RevokeNotAllowedError,
+    RevokeTooLateError,
     SdkError,
     TokenExpiredError,
     UnauthorizedError,
@@ -40,9 +49,11 @@ from tidemark_sdk import (
     UserNotFoundError,
     ValidationFailedError,
 )
-from tidemark_sdk._protocol import CONTENT_TYPES
+from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES
 
 OWNER, ADMIN, MEMBER = 100, 60, 20
+REVOKED = CONTENT_TYPES["REVOKED"]
+AT_TEXT = CONTENT_TYPES["AT_TEXT"]
 _MEMBER_FILTERS = {
     0: (OWNER, ADMIN, MEMBER),
     1: (OWNER,),
@@ -62,6 +73,11 @@ class _Member:
     join_seq: int = 0
     left_seq: int | None = None
     join_time: int = 0
+    recv_msg_opt: int = 0
+    is_pinned: bool = False
+    mention_read_seq: int = 0
+    marked_unread_version: int | None = None
+    hidden_seq: int | None = None
 
     @property
     def current(self) -> bool:
@@ -82,6 +98,8 @@ class _Conversation:
     members: dict[str, _Member] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
     dismissed: bool = False
+    #: Mention rows (seq, target): target a user ID or AT_ALL_TAG (rule 14).
+    mentions: set[tuple[int, str]] = field(default_factory=set)
 
     def current(self) -> list[str]:
         return [u for u, m in self.members.items() if m.current]
@@ -101,6 +119,11 @@ class FakeServer:
         self.requests: list[tuple[str, str]] = []
         #: expiresInMs of the typing frames pushed.
         self.typing_ttl_ms = 5000
+        #: REVOKE_WINDOW_SECONDS: the sender may revoke within it (the clock ticks 1 s
+        #: per message or login, so 0 makes every revoke by a plain sender too late).
+        self.revoke_window_seconds = 86400
+        #: (user_id, version, conversationID, seq): the revocations table.
+        self.revocations: list[tuple[str, int, str, int]] = []
         self._clock = itertools.count(1_700_000_000_000, 1000)
 
     # -- test helpers ------------------------------------------------------------------
@@ -170,6 +193,8 @@ class FakeServer:
             return self._groups(user, seen)
         if (method, route) == ("POST", "/api/messages"):
             return self._send(user, body)
+        if (method, route) == ("POST", "/api/conversations/read-all"):
+            return self._read_all(user, body)
         segments = route.split("/")
         if len(segments) in (4, 5) and segments[:3] == ["", "api", "groups"]:
             group_id = unquote(segments[3])
@@ -187,6 +212,14 @@ class FakeServer:
                 return self._readers(user, cid, query)
             if (method, segments[4]) == ("POST", "typing"):
                 return self._typing(user, cid, body)
+            if (method, segments[4]) == ("POST", "settings"):
+                return self._settings(user, cid, body)
+            if (method, segments[4]) == ("POST", "unread"):
+                return self._mark_unread(user, cid)
+            if (method, segments[4]) == ("POST", "hide"):
+                return self._hide(user, cid)
+            if (method, segments[4]) == ("POST", "revoke"):
+                return self._revoke(user, cid, body)
         raise NotFoundError(f"no route {method} {route}")
 
     def authenticate(self, token: str | None) -> str:
@@ -226,7 +259,18 @@ class FakeServer:
         records = [
             r for r in self.snapshot(user_id).values() if full or r["version"] > (asked or 0)
         ]
-        return {**self._head(user_id), "full": full, "conversations": records}
+        revoked = []
+        if not full:
+            for user, version, cid, seq in self.revocations:
+                if user == user_id and version > (asked or 0):
+                    conversation = self.conversations[cid]
+                    revoked += [copy.deepcopy(m) for m in conversation.messages if m["seq"] == seq]
+        return {
+            **self._head(user_id),
+            "full": full,
+            "conversations": records,
+            "revokedMessages": revoked,
+        }
 
     def _create_group(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         name = body.get("groupName") or body.get("groupInfo", {}).get("groupName")
@@ -434,6 +478,7 @@ class FakeServer:
             "sessionType": 3,
             "contentType": CONTENT_TYPES[kind],
             "textElem": None,
+            "atTextElem": None,
             "notificationElem": {"detail": json.dumps({"opUser": op_user, **detail})},
             "sendTime": next(self._clock),
         }
@@ -520,6 +565,7 @@ class FakeServer:
             conversation = self.conversations[message["conversationID"]]
             return {"message": message, "state": self._state(user_id, [conversation])}
         conversation = self._target(user_id, body)
+        at_elem = self._at_elem(conversation, body)
         conversation.max_seq += 1
         seq = conversation.max_seq
         peer = ""
@@ -534,12 +580,15 @@ class FakeServer:
             "recvID": peer,
             "groupID": conversation.group_id,
             "sessionType": conversation.conversation_type,
-            "contentType": 101,
-            "textElem": {"content": body["text"]},
+            "contentType": AT_TEXT if at_elem else 101,
+            "textElem": None if at_elem else {"content": body["text"]},
+            "atTextElem": at_elem,
             "notificationElem": None,
             "sendTime": next(self._clock),
         }
         conversation.messages.append(message)
+        if at_elem:
+            conversation.mentions |= {(seq, target) for target in at_elem["atUserList"]}
         sent[body["clientMsgID"]] = message
         # Rule 2: the sender has read their own message; in a single chat the peer's
         # record knows it too.
@@ -558,6 +607,33 @@ class FakeServer:
                 },
             )
         return {"message": message, "state": self._state(user_id, [conversation])}
+
+    def _at_elem(self, conversation: _Conversation, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The atTextElem of an @ message (groups only), checked as the server does."""
+        at_ids, infos = body.get("atUserIDList"), body.get("atUsersInfo") or []
+        if at_ids is None:
+            if infos:
+                raise ValidationFailedError("atUsersInfo needs atUserIDList")
+            return None
+        if not conversation.group_id:
+            raise ValidationFailedError("an @ message goes to a group only")
+        if not 1 <= len(at_ids) <= 100 or len(set(at_ids)) != len(at_ids):
+            raise ValidationFailedError("atUserIDList: 1-100 user IDs, no repeats")
+        for target in at_ids:
+            if target != AT_ALL_TAG and target not in conversation.current():
+                raise ValidationFailedError(f"{target!r} is not a member of this group")
+        for info in infos:
+            if info.get("atUserID") not in at_ids:
+                raise ValidationFailedError(f"atUsersInfo: {info.get('atUserID')!r} not in list")
+            if not 1 <= len(info.get("groupNickname") or "") <= 64:
+                raise ValidationFailedError("atUsersInfo: groupNickname must be 1-64 characters")
+        return {
+            "text": body["text"],
+            "atUserList": list(at_ids),
+            "atUsersInfo": [
+                {"atUserID": i["atUserID"], "groupNickname": i["groupNickname"]} for i in infos
+            ],
+        }
 
     def _target(self, user_id: str, body: dict[str, Any]) -> _Conversation:
         if body.get("groupID"):
@@ -599,33 +675,254 @@ class FakeServer:
         me = conversation.members[user_id]
         visible = self._max_seq(conversation, me)
         target = visible if body.get("seq") is None else min(body["seq"], visible)
-        if target > me.has_read_seq:  # positions only move forward (rule 3)
-            me.has_read_seq = target
-            peers = [m for m in conversation.members if m != user_id]
-            single = conversation.conversation_type == 1
-            if single:
-                conversation.members[peers[0]].peer_has_read_seq = target
+        version = body.get("version")
+        if target <= me.has_read_seq and self._clears_flag(me, version):
+            # Nothing moved, but the flag goes (rule 15): a change like any other.
+            me.marked_unread_version = None
+            self._bump(conversation, [user_id])
+            self._publish(
+                user_id, {"type": "conversation.changed", **self._state(user_id, [conversation])}
+            )
+        elif target > me.has_read_seq:  # positions only move forward (rule 3)
+            if self._clears_flag(me, version):
+                me.marked_unread_version = None
+            self._move_read(user_id, conversation, target)
+        return {"state": self._state(user_id, [conversation])}
+
+    @staticmethod
+    def _clears_flag(member: _Member, version: int | None) -> bool:
+        """Rule 15: a mark-read clears the flag iff it comes after it, judged by the
+        record version the client held (absent: it clears)."""
+        flag = member.marked_unread_version
+        return flag is not None and (version is None or version >= flag)
+
+    def _move_read(
+        self, user_id: str, conversation: _Conversation, target: int, *, bump: bool = True
+    ) -> list[str]:
+        """Move user_id's read position to ``target``: the peer's copy, then (``bump``)
+        the versions, the user's ``conversation.changed`` and the receipts; without
+        ``bump`` (read-all) the group receipt only, and the peers to bump are returned."""
+        cid = conversation.conversation_id
+        me = conversation.members[user_id]
+        me.has_read_seq = target
+        peers = [m for m in conversation.members if m != user_id]
+        single = conversation.conversation_type == 1
+        if single:
+            conversation.members[peers[0]].peer_has_read_seq = target
+        if bump:
             self._bump(conversation, [user_id, *peers] if single else [user_id])
             self._publish(
                 user_id, {"type": "conversation.changed", **self._state(user_id, [conversation])}
             )
-            if not single:
-                readers = [{"userID": user_id, "hasReadSeq": target}]
-                frame = {"type": "receipt.group", "conversationID": cid, "readers": readers}
-                for member in conversation.current():
-                    self._publish(member, frame)
-            if single:
-                receipt = {"conversationID": cid, "userID": user_id, "hasReadSeq": target}
-                self._publish(
-                    peers[0],
-                    {
-                        "type": "receipt.c2c",
-                        **self._head(peers[0]),
-                        "conversation": self.record(peers[0], conversation),
-                        "receipt": receipt,
-                    },
+        if not single:
+            readers = [{"userID": user_id, "hasReadSeq": target}]
+            frame = {"type": "receipt.group", "conversationID": cid, "readers": readers}
+            for member in conversation.current():
+                self._publish(member, frame)
+        if single and bump:
+            self._receipt_c2c(user_id, conversation, peers[0], target)
+        return peers if single else []
+
+    def _receipt_c2c(
+        self, user_id: str, conversation: _Conversation, peer: str, target: int
+    ) -> None:
+        receipt = {
+            "conversationID": conversation.conversation_id,
+            "userID": user_id,
+            "hasReadSeq": target,
+        }
+        self._publish(
+            peer,
+            {
+                "type": "receipt.c2c",
+                **self._head(peer),
+                "conversation": self.record(peer, conversation),
+                "receipt": receipt,
+            },
+        )
+
+    # -- issue 11: settings, mark unread, read-all, hide, revoke ------------------------
+
+    def _own_change(self, user_id: str, conversation: _Conversation) -> dict[str, Any]:
+        """Only the user's own record changed: one version, one event to their devices."""
+        self._bump(conversation, [user_id])
+        state = self._state(user_id, [conversation])
+        self._publish(user_id, {"type": "conversation.changed", **state})
+        return {"state": state}
+
+    def _settings(self, user_id: str, cid: str, body: dict[str, Any]) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        me = conversation.members[user_id]
+        known = {"recvMsgOpt", "isPinned", "groupAtType"}
+        if not body or set(body) - known:
+            raise ValidationFailedError("give recvMsgOpt, isPinned or groupAtType")
+        opt, pinned, at_type = body.get("recvMsgOpt"), body.get("isPinned"), body.get("groupAtType")
+        if opt == 1:
+            raise ValidationFailedError(
+                "recvMsgOpt 1 (not receive) is not supported: it would lose messages"
+            )
+        if opt not in (None, 0, 2) or pinned not in (None, True, False) or at_type not in (None, 0):
+            raise ValidationFailedError("recvMsgOpt 0 or 2, isPinned a boolean, groupAtType 0")
+        changed = False
+        if opt is not None and opt != me.recv_msg_opt:
+            me.recv_msg_opt, changed = opt, True
+        if pinned is not None and pinned != me.is_pinned:
+            me.is_pinned, changed = pinned, True
+        if at_type is not None and self._mention_seqs(conversation, me, user_id)[0]:
+            me.mention_read_seq, changed = self._max_seq(conversation, me), True
+        if not changed:
+            return {"state": self._state(user_id, [conversation])}
+        return self._own_change(user_id, conversation)
+
+    def _mark_unread(self, user_id: str, cid: str) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        me = conversation.members[user_id]
+        if not me.current and not conversation.dismissed:
+            raise NotGroupMemberError("you are no longer in this group")
+        if me.marked_unread_version is not None:
+            return {"state": self._state(user_id, [conversation])}
+        me.marked_unread_version = self.users[user_id]["version"] + 1  # the bump's version
+        me.hidden_seq = None
+        return self._own_change(user_id, conversation)
+
+    def _hide(self, user_id: str, cid: str) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        me = conversation.members[user_id]
+        visible = self._max_seq(conversation, me)
+        hidden = me.hidden_seq is not None and visible <= me.hidden_seq
+        if hidden and me.has_read_seq >= visible and me.marked_unread_version is None:
+            return {"state": self._state(user_id, [conversation])}
+        me.marked_unread_version = None
+        me.hidden_seq = visible
+        if visible > me.has_read_seq:
+            self._move_read(user_id, conversation, visible)
+            return {"state": self._state(user_id, [conversation])}
+        return self._own_change(user_id, conversation)
+
+    def _read_all(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        version = body.get("version")
+        changed: list[_Conversation] = []
+        moved: list[tuple[_Conversation, list[str], int]] = []
+        for conversation in self.conversations.values():
+            me = conversation.members.get(user_id)
+            if me is None:
+                continue
+            visible = self._max_seq(conversation, me)
+            clears = self._clears_flag(me, version)
+            if visible <= me.has_read_seq and not clears:
+                continue
+            changed.append(conversation)
+            if clears:
+                me.marked_unread_version = None
+            if visible > me.has_read_seq:
+                moved.append(
+                    (
+                        conversation,
+                        self._move_read(user_id, conversation, visible, bump=False),
+                        visible,
+                    )
                 )
-        return {"state": self._state(user_id, [conversation])}
+        if not changed:
+            return {"state": self._state(user_id, [])}
+        # ONE version for the reader, once per peer whose copy moved.
+        self.users[user_id]["version"] += 1
+        for conversation in changed:
+            conversation.members[user_id].version = self.users[user_id]["version"]
+        peers = {peer for _, ps, _ in moved for peer in ps}
+        for peer in sorted(peers):
+            self.users[peer]["version"] += 1
+        for conversation, ps, target in moved:
+            for peer in ps:
+                conversation.members[peer].version = self.users[peer]["version"]
+                self._receipt_c2c(user_id, conversation, peer, target)
+        state = self._state(user_id, changed)
+        self._publish(user_id, {"type": "conversation.changed", **state})
+        return {"state": state}
+
+    def _revoke(self, user_id: str, cid: str, body: dict[str, Any]) -> dict[str, Any]:
+        conversation = self._member_of(user_id, cid)
+        me = conversation.members[user_id]
+        group = conversation.conversation_type == 3
+        if group and conversation.dismissed:
+            raise GroupDismissedError("the group was dismissed")
+        if not me.current:
+            raise NotGroupMemberError("you are no longer in this group")
+        found = [
+            m
+            for m in conversation.messages
+            if m["clientMsgID"] == body.get("clientMsgID") and me.sees(m["seq"])
+        ]
+        if not found:
+            raise MessageNotFoundError(f"no message {body.get('clientMsgID')!r} in {cid!r}")
+        message = found[0]
+        if message["contentType"] not in (101, AT_TEXT, REVOKED):
+            raise NotRevocableError("notifications cannot be revoked")
+        role = me.role if group else 0
+        sender = conversation.members.get(message["sendID"])
+        sender_role = sender.role if group and sender else 0
+        now = next(self._clock)
+        if not (role == OWNER or (role == ADMIN and sender_role != OWNER)):
+            if message["sendID"] != user_id:
+                raise RevokeNotAllowedError("you may revoke only your own messages")
+            late = now - message["sendTime"] > self.revoke_window_seconds * 1000
+            if message["contentType"] != REVOKED and late:
+                raise RevokeTooLateError("the revoke window has passed")
+        if message["contentType"] == REVOKED:  # a retry after a lost answer
+            return {"state": self._state(user_id, [conversation]), "message": message}
+        info = {
+            "revokerID": user_id,
+            "revokerRole": role,
+            "revokerNickname": self.users[user_id]["nickname"],
+            "clientMsgID": message["clientMsgID"],
+            "revokeTime": now,
+            "sourceMessageSendTime": message["sendTime"],
+            "sourceMessageSendID": message["sendID"],
+            "sourceMessageSenderNickname": self.users[message["sendID"]]["nickname"],
+            "sessionType": message["sessionType"],
+            "seq": message["seq"],
+            "ex": "",
+        }
+        # The old text is gone from the server too: the row becomes the tombstone.
+        message.update(
+            contentType=REVOKED,
+            textElem=None,
+            atTextElem=None,
+            notificationElem={"detail": json.dumps(info)},
+        )
+        conversation.mentions = {(s, t) for s, t in conversation.mentions if s != message["seq"]}
+        viewers = sorted(u for u, m in conversation.members.items() if m.sees(message["seq"]))
+        self._bump(conversation, viewers)
+        for viewer in viewers:
+            version = self.users[viewer]["version"]
+            self.revocations.append((viewer, version, cid, message["seq"]))
+            self._publish(
+                viewer,
+                {
+                    "type": "message.revoked",
+                    **self._head(viewer),
+                    "conversation": self.record(viewer, conversation),
+                    "message": message,
+                },
+            )
+        return {"state": self._state(user_id, [conversation]), "message": message}
+
+    def _mention_seqs(
+        self, conversation: _Conversation, member: _Member, user_id: str
+    ) -> tuple[int, int]:
+        """(mentionCount, groupAtType) derived from the mention rows (rule 14)."""
+        seen = max(member.has_read_seq, member.mention_read_seq)
+        rows = [
+            (s, t)
+            for s, t in conversation.mentions
+            if s > seen
+            and t in (user_id, AT_ALL_TAG)
+            and member.sees(s)
+            and s <= self._max_seq(conversation, member)
+        ]
+        at_type = (1 if any(t == user_id for _, t in rows) else 0) + (
+            2 if any(t == AT_ALL_TAG for _, t in rows) else 0
+        )
+        return len({s for s, _ in rows}), at_type
 
     # -- state -------------------------------------------------------------------------
 
@@ -642,7 +939,7 @@ class FakeServer:
 
     def _head(self, user_id: str) -> dict[str, Any]:
         total = sum(
-            self._max_seq(c, c.members[user_id]) - c.members[user_id].has_read_seq
+            self._contribution(c, c.members[user_id])
             for c in self.conversations.values()
             if user_id in c.members
         )
@@ -657,6 +954,13 @@ class FakeServer:
             **self._head(user_id),
             "conversations": [self.record(user_id, c) for c in conversations],
         }
+
+    def _contribution(self, conversation: _Conversation, member: _Member) -> int:
+        """The spec's one definition: muted 0; else unread; else 1 if marked unread."""
+        if member.recv_msg_opt != 0:
+            return 0
+        count = max(0, self._max_seq(conversation, member) - member.has_read_seq)
+        return count or (1 if member.marked_unread_version is not None else 0)
 
     @staticmethod
     def _max_seq(conversation: _Conversation, member: _Member) -> int:
@@ -673,6 +977,7 @@ class FakeServer:
         max_seq = self._max_seq(conversation, member)
         seen = [m for m in conversation.messages if member.sees(m["seq"]) and m["seq"] <= max_seq]
         latest = copy.deepcopy(seen[-1]) if seen else None
+        mention_count, at_type = self._mention_seqs(conversation, member, user_id)
         return {
             "conversationID": conversation.conversation_id,
             "conversationType": conversation.conversation_type,
@@ -687,6 +992,12 @@ class FakeServer:
             "latestMsgSendTime": latest["sendTime"] if latest else conversation.created_at,
             "version": member.version,
             "isNotInGroup": not member.current,
+            "recvMsgOpt": member.recv_msg_opt,
+            "isPinned": member.is_pinned,
+            "groupAtType": at_type,
+            "mentionCount": mention_count,
+            "isMarkedUnread": member.marked_unread_version is not None,
+            "isHidden": member.hidden_seq is not None and max_seq <= member.hidden_seq,
         }
 
 

@@ -54,17 +54,23 @@ from tidemark_sdk._interfaces import Store, Transport
 from tidemark_sdk._models import (
     GROUP_CHAT,
     SINGLE_CHAT,
+    AtTextElem,
+    AtUsersInfoItem,
     Conversation,
+    Draft,
     GroupItem,
     GroupMemberItem,
     Message,
     ReceiptCount,
     Session,
+    ShownConversation,
+    TextElem,
     group_conversation_id,
+    is_tombstone,
     single_conversation_id,
 )
-from tidemark_sdk._protocol import CONTENT_TYPES, OPS
-from tidemark_sdk._state import ClientState, parse_state
+from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES, OPS, RECV_MSG_OPTS
+from tidemark_sdk._state import ClientState, conversation_list, parse_state
 from tidemark_sdk._sync import EVENT_FRAMES, Replica
 
 __all__ = ["EVENTS", "HistoryPage", "LoginStatus", "TextMessage", "TidemarkClient"]
@@ -76,6 +82,11 @@ ADMIN_ROLE = 60
 MEMBER_ROLE = 20
 #: The most seqs the server counts receipts for in one request.
 RECEIPT_BATCH = 100
+#: The server's limits on an @ message (protocol.json, AtTextElem; README).
+MAX_TEXT = 4000
+MAX_MENTIONS = 100
+MAX_GROUP_NICKNAME = 64
+AT_TEXT = CONTENT_TYPES["AT_TEXT"]
 
 
 class LoginStatus(IntEnum):
@@ -87,12 +98,15 @@ class LoginStatus(IntEnum):
 
 
 class TextMessage(TypedDict):
-    """A message created locally, before ``send_message`` gives it a seq."""
+    """A message created locally, before ``send_message`` gives it a seq: a text message
+    (contentType 101, ``textElem``) or an @ message (106, ``atTextElem``; the other elem
+    is None)."""
 
     clientMsgID: str
     sendID: str
     contentType: int
-    textElem: dict[str, str]
+    textElem: TextElem | None
+    atTextElem: AtTextElem | None
     createTime: int
 
 
@@ -379,18 +393,82 @@ class TidemarkClient:
             sendID=self._session["userID"] if self._session else "",
             contentType=CONTENT_TYPES["TEXT"],
             textElem={"content": text},
-            createTime=int(time.time() * 1000),
+            atTextElem=None,
+            createTime=_now_ms(),
         )
+
+    async def create_text_at_message(
+        self,
+        text: str,
+        at_user_ids: Sequence[str],
+        at_users_info: Sequence[AtUsersInfoItem] = (),
+        quote: Any = None,
+    ) -> TextMessage:
+        """An @ message (contentType 106) for a group: ``at_user_ids`` are members, or
+        :data:`AT_ALL_TAG` for everyone (1-100, no repeats); ``at_users_info`` names some
+        of them (``{atUserID, groupNickname}``). Checked here as the server checks it
+        (the server also checks that each is a current member). ``quote`` (OpenIM's
+        ``message``, a message to quote) is refused: Tidemark has no quoting."""
+        if quote is not None:
+            raise ValidationFailedError(
+                "createTextAtMessage: quoting a message is not supported (leave out message)"
+            )
+        if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT:
+            raise ValidationFailedError(f"text must be 1-{MAX_TEXT} characters")
+        ids = list(at_user_ids)
+        if not 1 <= len(ids) <= MAX_MENTIONS or not all(isinstance(u, str) and u for u in ids):
+            raise ValidationFailedError(
+                f"atUserIDList must hold 1-{MAX_MENTIONS} user IDs (or {AT_ALL_TAG!r})"
+            )
+        if len(set(ids)) != len(ids):
+            raise ValidationFailedError("atUserIDList must not repeat a user")
+        infos: list[AtUsersInfoItem] = []
+        for item in at_users_info:
+            if not isinstance(item, dict):
+                raise ValidationFailedError("atUsersInfo items must be {atUserID, groupNickname}")
+            user, name = item.get("atUserID"), item.get("groupNickname")
+            if not isinstance(user, str) or user not in ids:
+                raise ValidationFailedError(f"atUsersInfo: {user!r} is not in atUserIDList")
+            if not isinstance(name, str) or not 1 <= len(name) <= MAX_GROUP_NICKNAME:
+                raise ValidationFailedError(
+                    f"atUsersInfo: groupNickname must be 1-{MAX_GROUP_NICKNAME} characters"
+                )
+            infos.append(AtUsersInfoItem(atUserID=user, groupNickname=name))
+        return TextMessage(
+            clientMsgID=uuid.uuid4().hex,
+            sendID=self._session["userID"] if self._session else "",
+            contentType=AT_TEXT,
+            textElem=None,
+            atTextElem=AtTextElem(text=text, atUserList=ids, atUsersInfo=infos),
+            createTime=_now_ms(),
+        )
+
+    @staticmethod
+    def get_at_all_tag() -> str:
+        """OpenIM's AtAllTag: in atUserIDList, a mention of everyone in the group."""
+        return AT_ALL_TAG
 
     async def send_message(
         self, message: TextMessage, recv_id: str = "", group_id: str = ""
     ) -> Message:
-        """Send to a user (``recv_id``) or a group (``group_id``); the stored message."""
+        """Send to a user (``recv_id``) or a group (``group_id``); the stored message.
+        An @ message goes to a group only."""
         await self._ready()
-        body: dict[str, Any] = {
-            "clientMsgID": message["clientMsgID"],
-            "text": message["textElem"]["content"],
-        }
+        at = message.get("atTextElem") if message.get("contentType") == AT_TEXT else None
+        text_elem = message.get("textElem")
+        if at is not None:
+            if recv_id or not group_id:
+                raise ValidationFailedError("an @ message goes to a group (groupID) only")
+            body: dict[str, Any] = {
+                "clientMsgID": message["clientMsgID"],
+                "text": at["text"],
+                "atUserIDList": list(at["atUserList"]),
+                "atUsersInfo": [dict(item) for item in at["atUsersInfo"]],
+            }
+        elif text_elem is not None:
+            body = {"clientMsgID": message["clientMsgID"], "text": text_elem["content"]}
+        else:
+            raise ValidationFailedError("message must come from createTextMessage")
         if recv_id:
             body["recvID"] = recv_id
         if group_id:
@@ -445,25 +523,108 @@ class TidemarkClient:
         be the stale one. A failure raises and leaves the cache and the page untouched.
         """
         await self._ready()
+        # The version of the record held: a mark-unread flag set after it (on another
+        # device, not seen here yet) survives this mark-read (rule 15).
+        body = {"version": self._state.version_of(conversation_id)}
         answer = await self._request(
             "POST",
             f"/api/conversations/{_segment(conversation_id)}/read",
-            op=(OPS["MARK_READ"], {"conversationID": conversation_id}),
+            body,
+            op=(OPS["MARK_READ"], {"conversationID": conversation_id, **body}),
         )
         await self._replica.apply_answer(answer.get("state"), [])
 
-    async def get_all_conversation_list(self) -> list[Conversation]:
+    async def mark_all_conversation_message_as_read(self) -> None:
+        """Every conversation read, in one server transaction (one version, one event).
+        Mark-unread flags set after this cache's version (not seen here) survive it."""
         await self._ready()
-        records = await self._store.conversations()
-        # Newest activity first; the ID breaks ties so the order is stable.
-        records.sort(key=lambda c: c["conversationID"])
-        records.sort(key=lambda c: c["latestMsgSendTime"], reverse=True)
-        return records
+        meta = self._state.meta
+        body = {"version": meta["version"] if meta is not None else 0}
+        answer = await self._request("POST", "/api/conversations/read-all", body)
+        await self._replica.apply_answer(answer.get("state"), [])
 
-    async def get_conversation_list_split(self, offset: int, count: int) -> list[Conversation]:
+    async def set_conversation_recv_message_opt(self, conversation_id: str, opt: int) -> None:
+        """Mute (2, OpenIM's "receive without notification") or unmute (0): a muted
+        conversation keeps its unreadCount, out of the total (rule 13). OpenIM's 1 (not
+        receive) is refused: it would lose messages."""
+        if opt not in RECV_MSG_OPTS.values():
+            raise ValidationFailedError(
+                "recvMsgOpt 1 (not receive) is not supported: it would lose messages"
+                if opt == 1
+                else f"recvMsgOpt must be 0 (normal) or 2 (no notification), not {opt!r}"
+            )
+        await self._settings(conversation_id, {"recvMsgOpt": opt})
+
+    async def pin_conversation(self, conversation_id: str, is_pinned: bool) -> None:
+        """Pinned conversations come first in the list, on every device."""
+        await self._settings(conversation_id, {"isPinned": bool(is_pinned)})
+
+    async def reset_conversation_group_at_type(self, conversation_id: str) -> None:
+        """The unread mentions count as seen: groupAtType and mentionCount become 0."""
+        await self._settings(conversation_id, {"groupAtType": 0})
+
+    async def _settings(self, conversation_id: str, body: dict[str, Any]) -> None:
+        await self._conversation_change(conversation_id, "settings", body)
+
+    async def mark_conversation_as_unread(self, conversation_id: str) -> None:
+        """A flag, never a step back (rules 3, 15): counts 1 in the total while nothing
+        is unread, until a later mark-read (from any device). Tidemark's extension."""
+        await self._conversation_change(conversation_id, "unread", {})
+
+    async def hide_conversation(self, conversation_id: str) -> None:
+        """OpenIM's "delete chat for me": read it, then out of the list until a new
+        message arrives in it."""
+        await self._conversation_change(conversation_id, "hide", {})
+
+    async def _conversation_change(
+        self, conversation_id: str, route: str, body: dict[str, Any]
+    ) -> None:
+        await self._ready()
+        answer = await self._request(
+            "POST", f"/api/conversations/{_segment(conversation_id)}/{route}", body
+        )
+        await self._replica.apply_answer(answer.get("state"), [])
+
+    async def set_conversation_draft(self, conversation_id: str, draft_text: str) -> None:
+        """Keep a draft on this device (per user; never sent to the server); "" clears
+        it. OnConversationChanged gives the record with its draftText/draftTextTime."""
+        await self._ready()
+        if not isinstance(draft_text, str):
+            raise ValidationFailedError("draftText must be a string")
+        await self._replica.save_draft(
+            Draft(
+                conversationID=conversation_id,
+                draftText=draft_text,
+                draftTextTime=_now_ms() if draft_text else 0,
+            )
+        )
+
+    async def revoke_message(self, conversation_id: str, client_msg_id: str) -> Message:
+        """Revoke a message: the server makes it a tombstone (same seq) everywhere; the
+        tombstone has replaced the cached message (and OnNewRecvMessageRevoked has
+        fired, unless a push came first) when this returns it."""
+        await self._ready()
+        answer = await self._request(
+            "POST",
+            f"/api/conversations/{_segment(conversation_id)}/revoke",
+            {"clientMsgID": client_msg_id},
+        )
+        tombstone = answer.get("message")
+        if not isinstance(tombstone, dict) or not is_tombstone(cast(Message, tombstone)):
+            raise ProtocolError("bad revoke answer: no tombstone")
+        await self._replica.apply_answer(answer.get("state"), [cast(Message, tombstone)])
+        return cast(Message, tombstone)
+
+    async def get_all_conversation_list(self) -> list[ShownConversation]:
+        """Every record but the hidden ones, pinned first, then newest activity first;
+        each with this device's draft."""
+        await self._ready()
+        return conversation_list([self._state.shown(r) for r in await self._store.conversations()])
+
+    async def get_conversation_list_split(self, offset: int, count: int) -> list[ShownConversation]:
         return (await self.get_all_conversation_list())[max(0, offset) : max(0, offset) + count]
 
-    async def get_one_conversation(self, source_id: str, session_type: int) -> Conversation:
+    async def get_one_conversation(self, source_id: str, session_type: int) -> ShownConversation:
         await self._ready()
         if session_type == SINGLE_CHAT:
             wanted = single_conversation_id(self._state.user_id, source_id)
@@ -473,7 +634,7 @@ class TidemarkClient:
             raise ValidationFailedError(f"sessionType must be 1 or 3, not {session_type!r}")
         for record in await self._store.conversations():
             if record["conversationID"] == wanted:
-                return record
+                return self._state.shown(record)  # a hidden one too
         raise ConversationNotFoundError(f"no conversation {wanted!r}")
 
     async def get_total_unread_msg_count(self) -> int:
@@ -653,6 +814,10 @@ class TidemarkClient:
                     " give its seq"
                 )
             before = page[0]["seq"]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _segment(conversation_id: str) -> str:

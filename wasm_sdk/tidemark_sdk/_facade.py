@@ -19,8 +19,9 @@ from tidemark_sdk._errors import (
     SdkError,
     ValidationFailedError,
 )
-from tidemark_sdk._models import Conversation, Session, unread
-from tidemark_sdk._protocol import ERROR_CODES
+from tidemark_sdk._models import Conversation, Draft, Session, contribution
+from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES, ERROR_CODES
+from tidemark_sdk._state import conversation_list, with_draft
 
 __all__ = ["CacheReader", "EventListener", "OpenIMFacade"]
 
@@ -32,7 +33,7 @@ EventListener = Callable[[str, Any], None]
 
 #: Methods that answer at once, even while the SDK restores the saved session: the ones
 #: a page paints from before the first sync (rule 9 marks what they say as syncing).
-_ANSWER_AT_ONCE = frozenset({"getLoginStatus", "getCachedConversationList"})
+_ANSWER_AT_ONCE = frozenset({"getLoginStatus", "getCachedConversationList", "getAtAllTag"})
 
 
 class CacheReader(Protocol):
@@ -44,6 +45,10 @@ class CacheReader(Protocol):
 
     async def cached_conversations(self, user_id: str) -> list[Conversation]:
         """``user_id``'s cached conversations (empty if none), changing nothing."""
+        ...
+
+    async def cached_drafts(self, user_id: str) -> list[Draft]:
+        """``user_id``'s drafts on this device (empty if none), changing nothing."""
         ...
 
 
@@ -104,6 +109,18 @@ class OpenIMFacade:
             "setGroupMemberRoleLevel": self._set_role,
             "getGroupMessageReaderList": self._reader_list,
             "changeInputStates": self._input_states,
+            "setConversationRecvMessageOpt": self._recv_message_opt,
+            "pinConversation": self._pin,
+            "resetConversationGroupAtType": self._reset_group_at_type,
+            "markAllConversationMessageAsRead": self._no_arg(
+                client.mark_all_conversation_message_as_read
+            ),
+            "hideConversation": self._hide,
+            "setConversationDraft": self._draft,
+            "createTextAtMessage": self._create_text_at_message,
+            "getAtAllTag": self._at_all_tag,
+            "revokeMessage": self._revoke,
+            "markConversationAsUnread": self._mark_unread,
             # Tidemark extensions (documented in web/imsdk.js).
             "getGroupMessageReceiptCounts": self._receipt_counts,
             "getCachedConversationList": self._cached_conversation_list,
@@ -239,13 +256,41 @@ class OpenIMFacade:
             raise ValidationFailedError("createTextMessage(text): text must be a string")
         return await self._client.create_text_message(arg)
 
+    async def _create_text_at_message(self, arg: Any) -> Any:
+        """OpenIM's ``{text, atUserIDList, atUsersInfo, message}``; ``message`` (a message
+        to quote) is refused: no quoting in Tidemark."""
+        fields = _object(arg)
+        infos = fields.get("atUsersInfo")
+        if infos is None:
+            infos = []
+        if not isinstance(infos, list) or not all(isinstance(i, dict) for i in infos):
+            raise ValidationFailedError("atUsersInfo must be a list of {atUserID, groupNickname}")
+        return await self._client.create_text_at_message(
+            _string(fields, "text"),
+            _string_list(fields, "atUserIDList"),
+            infos,
+            quote=fields.get("message"),
+        )
+
+    async def _at_all_tag(self, _arg: Any) -> Any:
+        return AT_ALL_TAG
+
     async def _send_message(self, arg: Any) -> Any:
         fields = _object(arg)
         message = fields.get("message")
-        if not (
-            isinstance(message, dict)
-            and isinstance(message.get("clientMsgID"), str)
-            and isinstance(message.get("textElem"), dict)
+        if not (isinstance(message, dict) and isinstance(message.get("clientMsgID"), str)):
+            raise ValidationFailedError("message must come from createTextMessage")
+        if message.get("contentType") == CONTENT_TYPES["AT_TEXT"]:
+            at = message.get("atTextElem")
+            if not (
+                isinstance(at, dict)
+                and isinstance(at.get("text"), str)
+                and isinstance(at.get("atUserList"), list)
+                and isinstance(at.get("atUsersInfo"), list)
+            ):
+                raise ValidationFailedError("message must come from createTextAtMessage")
+        elif not (
+            isinstance(message.get("textElem"), dict)
             and isinstance(message["textElem"].get("content"), str)
         ):
             raise ValidationFailedError("message must come from createTextMessage")
@@ -369,6 +414,45 @@ class OpenIMFacade:
             raise ValidationFailedError("focus must be true or false")
         await self._client.change_input_states(_string(fields, "conversationID"), focus)
 
+    async def _recv_message_opt(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.set_conversation_recv_message_opt(
+            _string(fields, "conversationID"), _integer(fields, "opt")
+        )
+
+    async def _pin(self, arg: Any) -> Any:
+        fields = _object(arg)
+        pinned = fields.get("isPinned")
+        if not isinstance(pinned, bool):
+            raise ValidationFailedError("isPinned must be true or false")
+        await self._client.pin_conversation(_string(fields, "conversationID"), pinned)
+
+    async def _reset_group_at_type(self, arg: Any) -> Any:
+        await self._client.reset_conversation_group_at_type(
+            _conversation_id(arg, "resetConversationGroupAtType")
+        )
+
+    async def _mark_unread(self, arg: Any) -> Any:
+        await self._client.mark_conversation_as_unread(
+            _conversation_id(arg, "markConversationAsUnread")
+        )
+
+    async def _hide(self, arg: Any) -> Any:
+        await self._client.hide_conversation(_conversation_id(arg, "hideConversation"))
+
+    async def _draft(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.set_conversation_draft(
+            _string(fields, "conversationID"), _string(fields, "draftText")
+        )
+
+    async def _revoke(self, arg: Any) -> Any:
+        """Answers the tombstone (OpenIM answers nothing): it has replaced the message."""
+        fields = _object(arg)
+        return await self._client.revoke_message(
+            _string(fields, "conversationID"), _string(fields, "clientMsgID")
+        )
+
     async def _self_user_info(self, _arg: Any) -> Any:
         return await self._client.get_self_user_info()
 
@@ -383,20 +467,32 @@ class OpenIMFacade:
             session = await self._cache.peek_session()
             user = session["userID"] if session else None
         records = await self._cache.cached_conversations(user) if user else []
-        # The same order as getAllConversationList: newest activity first, then by ID.
-        records.sort(key=lambda c: c["conversationID"])
-        records.sort(key=lambda c: c["latestMsgSendTime"], reverse=True)
+        drafts = (
+            {d["conversationID"]: d for d in await self._cache.cached_drafts(user)} if user else {}
+        )
+        shown = [with_draft(r, drafts.get(r["conversationID"])) for r in records]
         return {
             "userID": user or "",
             "syncing": status == LoginStatus.LOGGING_IN or self._syncing,
-            "totalUnreadCount": sum(unread(record) for record in records),
-            "conversationList": records,
+            # The total's one definition, over every record (hidden ones add 0: read).
+            "totalUnreadCount": sum(contribution(record) for record in records),
+            # The same list as getAllConversationList: hidden left out, pinned first.
+            "conversationList": conversation_list(shown),
         }
 
 
 def _object(arg: Any, name: str = "the argument") -> dict[str, Any]:
     if not isinstance(arg, dict):
         raise ValidationFailedError(f"{name} must be an object")
+    return arg
+
+
+def _conversation_id(arg: Any, method: str) -> str:
+    """OpenIM's bare ``conversationID`` argument (``{conversationID}`` is accepted too)."""
+    if isinstance(arg, dict):
+        arg = arg.get("conversationID")
+    if not isinstance(arg, str) or not arg:
+        raise ValidationFailedError(f"{method}(conversationID): conversationID must be a string")
     return arg
 
 

@@ -12,7 +12,15 @@ from typing import Any, cast
 
 from tidemark_sdk._errors import StorageError
 from tidemark_sdk._jsbridge import call_js, require_pyodide
-from tidemark_sdk._models import Applied, CacheMeta, Change, Conversation, Message, Session
+from tidemark_sdk._models import (
+    Applied,
+    CacheMeta,
+    Change,
+    Conversation,
+    Draft,
+    Message,
+    Session,
+)
 
 __all__ = ["IndexedDBStore"]
 
@@ -100,15 +108,20 @@ class IndexedDBStore:
             if old is None or old["version"] < record["version"]:
                 self._view[record["conversationID"]] = record
                 changes.append(Change(old=old, new=_copy(record)))
-        # New to this client: added now, or added by another tab beyond what we knew.
-        added = {(m["conversationID"], m["seq"]) for m in result["messages"]}
+        # New to this client: added now (a tombstone over its message too: the last one
+        # written under a key is what is stored), or added by another tab beyond what we
+        # knew.
+        added = {(m["conversationID"], m["seq"]): m for m in result["messages"]}
         fresh: list[Message] = []
         reported: set[tuple[str, int]] = set()
         for message in messages:
             key = (message["conversationID"], message["seq"])
             if key in reported:
                 continue
-            if key in added or message["seq"] > known_seq.get(message["conversationID"], 0):
+            if key in added:
+                reported.add(key)
+                fresh.append(cast(Message, added[key]))
+            elif message["seq"] > known_seq.get(message["conversationID"], 0):
                 reported.add(key)
                 fresh.append(_copy(message))
         return Applied(version=int(result["version"]), changes=changes, messages=fresh)
@@ -127,6 +140,25 @@ class IndexedDBStore:
             list[Message],
             await self._call("messages", self._user, conversation_id, before_seq, count),
         )
+
+    async def drafts(self) -> list[Draft]:
+        if self._user is None:
+            return []
+        return cast(list[Draft], await self._call("drafts", self._user))
+
+    async def save_draft(self, draft: Draft) -> None:
+        if self._user is None:
+            raise StorageError("save_draft() before reset(): there is no cache")
+        await self._call("saveDraft", self._user, draft)
+
+    async def cached_drafts(self, user_id: str) -> list[Draft]:
+        """``user_id``'s drafts on this device (empty if no cache), whoever this store's
+        user is."""
+        loaded = await self._call("load", user_id)
+        meta = cast(CacheMeta | None, loaded["meta"])
+        if meta is None or meta["userID"] != user_id:
+            return []
+        return cast(list[Draft], loaded["drafts"])
 
     async def peek_session(self) -> Session | None:
         """The saved session, without making its user this store's user."""

@@ -16,15 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from tidemark_sdk._models import Applied, CacheMeta, Conversation, Message, Session
+from tidemark_sdk._models import Applied, CacheMeta, Conversation, Draft, Message, Session
 
 
 class Store(Protocol):
     """The client's cache: a copy of server-confirmed state (rules 1, 5, 10).
 
     Holds one :class:`CacheMeta`, conversation records keyed by ``conversationID``,
-    messages keyed by ``(conversationID, seq)``, and — apart from the cache, surviving
-    :meth:`reset` — the saved :class:`Session`. Returned values must be fresh copies:
+    messages keyed by ``(conversationID, seq)``, this device's :class:`Draft` s of the
+    cache's user (not server state: they survive a :meth:`reset` for the same user, a
+    full snapshot, and go with a reset for another user), and — apart from the cache,
+    surviving :meth:`reset` — the saved :class:`Session`. Returned values must be fresh copies:
     the caller may hand them to the page, which may modify them.
     """
 
@@ -37,7 +39,8 @@ class Store(Protocol):
     ) -> None:
         """One transaction: drop every conversation and message, then store exactly these.
 
-        Used for a full snapshot (rule 5) and to start an empty cache for another user.
+        Used for a full snapshot (rule 5) and to start an empty cache for another user:
+        the drafts are dropped too when ``meta.userID`` is not the cache's user.
         """
         ...
 
@@ -51,15 +54,25 @@ class Store(Protocol):
 
         - each conversation record is stored only if no record with its
           ``conversationID`` exists or the stored one has a smaller ``version``;
-        - each message is stored only if ``(conversationID, seq)`` is not stored yet
-          (messages are immutable);
+        - each message is stored only if ``(conversationID, seq)`` is not stored yet, or
+          if it is a tombstone (contentType 2101) and the stored one is not: messages are
+          immutable but for revocation, one way (a tombstone is never replaced);
         - if ``version`` is not None, ``meta.version`` becomes ``max(stored, version)``:
           it never goes down.
 
         Returns ``{"version": meta.version after the transaction, "changes": [{"old",
         "new"} for every record stored, old None if it is new], "messages": [the
-        messages newly stored]}``.
+        messages newly stored, tombstones that replaced a message included]}``.
         """
+        ...
+
+    async def drafts(self) -> list[Draft]:
+        """The cache's user's drafts on this device (only non-empty ones), any order."""
+        ...
+
+    async def save_draft(self, draft: Draft) -> None:
+        """One transaction: keep this draft for its conversation (``draftText`` "":
+        forget it)."""
         ...
 
     async def conversations(self) -> list[Conversation]:

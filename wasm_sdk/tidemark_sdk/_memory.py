@@ -5,7 +5,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 
-from tidemark_sdk._models import Applied, CacheMeta, Change, Conversation, Message, Session
+from tidemark_sdk._models import (
+    Applied,
+    CacheMeta,
+    Change,
+    Conversation,
+    Draft,
+    Message,
+    Session,
+    is_tombstone,
+)
 
 
 class MemoryStore:
@@ -18,6 +27,7 @@ class MemoryStore:
         self._meta: CacheMeta | None = None
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[tuple[str, int], Message] = {}
+        self._drafts: dict[str, Draft] = {}
         self._session: Session | None = None
 
     async def load(self) -> CacheMeta | None:
@@ -26,6 +36,8 @@ class MemoryStore:
     async def reset(
         self, meta: CacheMeta, conversations: Sequence[Conversation], messages: Sequence[Message]
     ) -> None:
+        if self._meta is None or self._meta["userID"] != meta["userID"]:
+            self._drafts = {}  # another user's cache: their drafts go with it
         self._meta = copy.deepcopy(meta)
         self._conversations = {c["conversationID"]: copy.deepcopy(c) for c in conversations}
         self._messages = {(m["conversationID"], m["seq"]): copy.deepcopy(m) for m in messages}
@@ -44,15 +56,21 @@ class MemoryStore:
             if old is None or old["version"] < record["version"]:
                 self._conversations[record["conversationID"]] = copy.deepcopy(record)
                 changes.append(Change(old=copy.deepcopy(old), new=copy.deepcopy(record)))
-        stored: list[Message] = []
+        # The messages written, once per key (the last write: a tombstone over its message).
+        stored: dict[tuple[str, int], Message] = {}
         for message in messages:
             key = (message["conversationID"], message["seq"])
-            if key not in self._messages:
+            old_message = self._messages.get(key)
+            # Immutable, except that a tombstone replaces the message it revokes (never
+            # the reverse).
+            if old_message is None or (is_tombstone(message) and not is_tombstone(old_message)):
                 self._messages[key] = copy.deepcopy(message)
-                stored.append(copy.deepcopy(message))
+                stored[key] = copy.deepcopy(message)
         if version is not None:
             self._meta["version"] = max(self._meta["version"], version)
-        return Applied(version=self._meta["version"], changes=changes, messages=stored)
+        return Applied(
+            version=self._meta["version"], changes=changes, messages=list(stored.values())
+        )
 
     async def conversations(self) -> list[Conversation]:
         return copy.deepcopy(list(self._conversations.values()))
@@ -67,6 +85,17 @@ class MemoryStore:
         )
         chosen = seqs[-count:] if count > 0 else []
         return [copy.deepcopy(self._messages[(conversation_id, seq)]) for seq in chosen]
+
+    async def drafts(self) -> list[Draft]:
+        return copy.deepcopy(list(self._drafts.values()))
+
+    async def save_draft(self, draft: Draft) -> None:
+        if self._meta is None:
+            raise RuntimeError("save_draft() before reset(): there is no cache")
+        if draft["draftText"]:
+            self._drafts[draft["conversationID"]] = copy.deepcopy(draft)
+        else:
+            self._drafts.pop(draft["conversationID"], None)
 
     async def load_session(self) -> Session | None:
         return copy.deepcopy(self._session)
@@ -83,3 +112,8 @@ class MemoryStore:
         if self._meta is None or self._meta["userID"] != user_id:
             return []
         return await self.conversations()
+
+    async def cached_drafts(self, user_id: str) -> list[Draft]:
+        if self._meta is None or self._meta["userID"] != user_id:
+            return []
+        return await self.drafts()

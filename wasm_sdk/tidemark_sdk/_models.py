@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from tidemark_sdk._protocol import CONTENT_ELEMS, SESSION_TYPES
+from tidemark_sdk._protocol import CONTENT_ELEMS, CONTENT_TYPES, RECV_MSG_OPTS, SESSION_TYPES
 
 #: Bump when the cached records change shape: a cache with another schema is dropped.
-CACHE_SCHEMA = 1
+#: 2: conversation records gained recvMsgOpt … isHidden, messages atTextElem (issue 11).
+CACHE_SCHEMA = 2
 
 SINGLE_CHAT = SESSION_TYPES["SINGLE"]
 GROUP_CHAT = SESSION_TYPES["GROUP"]
@@ -21,8 +22,50 @@ class TextElem(TypedDict):
     content: str
 
 
+class AtUsersInfoItem(TypedDict):
+    """OpenIM's AtUsersInfoItem: how a mentioned user is shown."""
+
+    atUserID: str
+    groupNickname: str
+
+
+class AtTextElem(TypedDict):
+    """An @ message's content (contentType 106): OpenIM's atTextElem, without isAtSelf
+    (compute it: ``my user ID in atUserList``)."""
+
+    text: str
+    atUserList: list[str]  # user IDs, or AT_ALL_TAG for everyone
+    atUsersInfo: list[AtUsersInfoItem]
+
+
 class NotificationElem(TypedDict):
-    detail: str  # JSON: opUser and what changed (see protocol.json)
+    detail: str  # JSON: opUser and what changed; a tombstone's: RevokedInfo (protocol.json)
+
+
+class RevokedInfo(TypedDict):
+    """OpenIM's RevokedInfo (a tombstone's ``notificationElem.detail``), plus the
+    ``conversationID``: the data of OnNewRecvMessageRevoked."""
+
+    revokerID: str
+    revokerRole: int  # 100 owner, 60 admin, 20 member in a group; 0 in a single chat
+    revokerNickname: str
+    clientMsgID: str
+    revokeTime: int
+    sourceMessageSendTime: int
+    sourceMessageSendID: str
+    sourceMessageSenderNickname: str
+    sessionType: int
+    seq: int
+    ex: str
+    conversationID: str
+
+
+class Draft(TypedDict):
+    """A draft, kept per device (per user) in the store, never sent to the server."""
+
+    conversationID: str
+    draftText: str
+    draftTextTime: int  # ms
 
 
 class Message(TypedDict):
@@ -36,6 +79,7 @@ class Message(TypedDict):
     sessionType: int
     contentType: int
     textElem: TextElem | None
+    atTextElem: AtTextElem | None
     notificationElem: NotificationElem | None
     sendTime: int
 
@@ -54,6 +98,20 @@ class Conversation(TypedDict):
     latestMsgSendTime: int
     version: int
     isNotInGroup: bool
+    recvMsgOpt: int  # 0 normal, 2 muted (rule 13)
+    isPinned: bool
+    groupAtType: int  # 0 none, 1 me, 2 all, 3 all and me (rule 14)
+    mentionCount: int
+    isMarkedUnread: bool  # rule 15
+    isHidden: bool
+
+
+class ShownConversation(Conversation):
+    """A record as handed to the page: the server's, plus this device's draft (OpenIM's
+    names; never stored in the record, never sent to the server)."""
+
+    draftText: str  # "" none
+    draftTextTime: int  # ms, 0 none
 
 
 class CacheMeta(TypedDict):
@@ -140,9 +198,32 @@ def unread(conversation: Conversation) -> int:
     return max(0, conversation["maxSeq"] - conversation["hasReadSeq"])
 
 
+def contribution(conversation: Conversation) -> int:
+    """A record's share of the total unread count, the one definition (the server's too):
+    0 when muted (rule 13); else its unread count; else 1 if marked unread (rule 15).
+    A left group adds 0 already: its read position is at its last visible seq, and it
+    cannot be marked unread (rule 11)."""
+    if conversation.get("recvMsgOpt", RECV_MSG_OPTS["NORMAL"]) != RECV_MSG_OPTS["NORMAL"]:
+        return 0
+    count = unread(conversation)
+    if count > 0:
+        return count
+    return 1 if conversation.get("isMarkedUnread", False) else 0
+
+
 def is_notification(message: Message) -> bool:
     """A membership notification (rule 12): join, leave, kick, rename, roles, dismissal."""
-    return CONTENT_ELEMS.get(message["contentType"]) == "notificationElem"
+    return CONTENT_ELEMS.get(message["contentType"]) == "notificationElem" and not is_tombstone(
+        message
+    )
+
+
+REVOKED = CONTENT_TYPES["REVOKED"]
+
+
+def is_tombstone(message: Message) -> bool:
+    """A revoked message's tombstone (contentType 2101): same seq, no text."""
+    return bool(message.get("contentType") == REVOKED)
 
 
 def single_conversation_id(a: str, b: str) -> str:

@@ -21,8 +21,10 @@ from tidemark_sdk._models import (
     CacheMeta,
     Change,
     Conversation,
+    Draft,
     Message,
     Session,
+    is_tombstone,
 )
 
 _TABLES = """
@@ -35,7 +37,11 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 CREATE TABLE IF NOT EXISTS messages (
     conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+    revoked INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, seq)
+);
+CREATE TABLE IF NOT EXISTS drafts (
+    conversation_id TEXT PRIMARY KEY, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS session (
     id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL
@@ -52,7 +58,7 @@ class SqliteStore:
             # The file's layout is versioned by user_version: another layout is dropped,
             # the session with it (its table may have changed too).
             if self._db.execute("PRAGMA user_version").fetchone()[0] != CACHE_SCHEMA:
-                for table in ("meta", "conversations", "messages", "session"):
+                for table in ("meta", "conversations", "messages", "drafts", "session"):
                     self._db.execute(f"DROP TABLE IF EXISTS {table}")
                 self._db.execute(f"PRAGMA user_version = {CACHE_SCHEMA:d}")
             for statement in _TABLES.split(";"):
@@ -82,6 +88,9 @@ class SqliteStore:
         self, meta: CacheMeta, conversations: Sequence[Conversation], messages: Sequence[Message]
     ) -> None:
         with self._transaction() as db:
+            row = db.execute("SELECT user_id FROM meta").fetchone()
+            if row is None or row[0] != meta["userID"]:
+                db.execute("DELETE FROM drafts")  # another user's cache: their drafts go
             db.execute("DELETE FROM conversations")
             db.execute("DELETE FROM messages")
             db.execute(
@@ -93,10 +102,8 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?)",
                 [(c["conversationID"], c["version"], _dump(c)) for c in conversations],
             )
-            db.executemany(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?)",
-                [(m["conversationID"], m["seq"], _dump(m)) for m in messages],
-            )
+            for message in messages:
+                db.execute(_PUT_MESSAGE, _message_row(message))
 
     async def apply(
         self,
@@ -105,7 +112,8 @@ class SqliteStore:
         messages: Sequence[Message],
     ) -> Applied:
         changes: list[Change] = []
-        stored: list[Message] = []
+        # The messages written, once per key (the last write: a tombstone over its message).
+        stored: dict[tuple[str, int], Message] = {}
         with self._transaction() as db:
             for record in conversations:
                 old = db.execute(
@@ -124,18 +132,15 @@ class SqliteStore:
                     previous = None if old is None else cast(Conversation, json.loads(old[0]))
                     changes.append(Change(old=previous, new=_copy(record)))
             for message in messages:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO messages VALUES (?, ?, ?)",
-                    (message["conversationID"], message["seq"], _dump(message)),
-                )
+                cursor = db.execute(_PUT_MESSAGE, _message_row(message))
                 if cursor.rowcount == 1:
-                    stored.append(_copy(message))
+                    stored[(message["conversationID"], message["seq"])] = _copy(message)
             if version is not None:
                 db.execute("UPDATE meta SET version = MAX(version, ?)", (version,))
             row = db.execute("SELECT version FROM meta").fetchone()
             if row is None:
                 raise RuntimeError("apply() before reset(): there is no cache")
-        return Applied(version=row[0], changes=changes, messages=stored)
+        return Applied(version=row[0], changes=changes, messages=list(stored.values()))
 
     async def conversations(self) -> list[Conversation]:
         rows = self._db.execute("SELECT record FROM conversations").fetchall()
@@ -150,6 +155,24 @@ class SqliteStore:
             (conversation_id, 2**63 - 1 if before_seq is None else before_seq, max(0, count)),
         ).fetchall()
         return [cast(Message, json.loads(row[0])) for row in reversed(rows)]
+
+    async def drafts(self) -> list[Draft]:
+        rows = self._db.execute("SELECT record FROM drafts").fetchall()
+        return [cast(Draft, json.loads(row[0])) for row in rows]
+
+    async def save_draft(self, draft: Draft) -> None:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM meta").fetchone() is None:
+                raise RuntimeError("save_draft() before reset(): there is no cache")
+            if draft["draftText"]:
+                db.execute(
+                    "INSERT OR REPLACE INTO drafts VALUES (?, ?)",
+                    (draft["conversationID"], _dump(draft)),
+                )
+            else:
+                db.execute(
+                    "DELETE FROM drafts WHERE conversation_id = ?", (draft["conversationID"],)
+                )
 
     async def load_session(self) -> Session | None:
         row = self._db.execute("SELECT record FROM session").fetchone()
@@ -171,6 +194,25 @@ class SqliteStore:
         if meta is None or meta["userID"] != user_id:
             return []
         return await self.conversations()
+
+    async def cached_drafts(self, user_id: str) -> list[Draft]:
+        meta = await self.load()
+        if meta is None or meta["userID"] != user_id:
+            return []
+        return await self.drafts()
+
+
+# Messages are immutable, except that a tombstone replaces the message it revokes (never
+# the reverse): the guard is the WHERE clause, so a row counts 1 only when written.
+_PUT_MESSAGE = (
+    "INSERT INTO messages VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (conversation_id, seq) DO UPDATE SET record = excluded.record, revoked = 1"
+    " WHERE excluded.revoked = 1 AND messages.revoked = 0"
+)
+
+
+def _message_row(message: Message) -> tuple[str, int, str, int]:
+    return (message["conversationID"], message["seq"], _dump(message), int(is_tombstone(message)))
 
 
 def _dump(value: Any) -> str:

@@ -3,12 +3,15 @@
 No awaits here: :mod:`tidemark_sdk._sync` asks :meth:`ClientState.plan` what to do with a
 payload of absolute state (rules 5 and 6: epochs, versions, gaps), does the store write
 the plan calls for (rule 10), and hands what the store did to :meth:`ClientState.announce`,
-which returns the events to emit. Unread counts are rule 2's :func:`unread` of each record
-as stored, summed; the store is never read back for them.
+which returns the events to emit. The total is the sum of each record's
+:func:`contribution` (rules 2, 13, 15) as stored; the store is never read back for it.
+This device's drafts are held here too, and added to every record handed out.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,9 +20,14 @@ from tidemark_sdk._models import (
     CacheMeta,
     Change,
     Conversation,
+    Draft,
     Message,
     Receipt,
+    RevokedInfo,
+    ShownConversation,
+    contribution,
     is_notification,
+    is_tombstone,
     unread,
 )
 
@@ -30,10 +38,13 @@ class Held:
 
     version: int
     has_read_seq: int
-    unread: int
-    # The seq of the record's latestMsg (0: none). Stores write a record's latest message
-    # in the same transaction as the record, so this message is in the cache.
+    #: Its share of the total (:func:`contribution`).
+    contribution: int
+    # The seq of the record's latestMsg (0: none), and whether it is a tombstone. Stores
+    # write a record's latest message in the same transaction as the record, so this
+    # message is in the cache.
     latest_seq: int
+    latest_revoked: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +72,44 @@ class ClientState:
         self.sending: set[str] = set()
         self._held: dict[str, Held] = {}
         self._total = 0
+        self._drafts: dict[str, Draft] = {}
+        #: (conversationID, seq) of the tombstones announced this session: once each.
+        self._revoked: set[tuple[str, int]] = set()
 
     @property
     def total(self) -> int:
-        """The unread total (rule 2) of the records held."""
+        """The unread total of the records held: the sum of their contributions."""
         return self._total
 
-    def open(self, meta: CacheMeta, records: list[Conversation]) -> None:
+    def open(
+        self, meta: CacheMeta, records: list[Conversation], drafts: Sequence[Draft] = ()
+    ) -> None:
         """Start from the cache as loaded for the user logging in."""
         self.meta = meta
         self.user_id = meta["userID"]
         self._held.clear()
+        self._revoked.clear()
+        self._drafts = {d["conversationID"]: d for d in drafts if d["draftText"]}
         self._note(records)
-        self._total = self._unread_sum()
+        self._total = self._sum()
+
+    def version_of(self, conversation_id: str) -> int:
+        """The version of the record held (0: none): what a mark-read says it has seen,
+        so a mark-unread flag set after it survives (rule 15)."""
+        held = self._held.get(conversation_id)
+        return held.version if held is not None else 0
+
+    # -- drafts (this device's, per user) ----------------------------------------------
+
+    def set_draft(self, draft: Draft) -> None:
+        if draft["draftText"]:
+            self._drafts[draft["conversationID"]] = draft
+        else:
+            self._drafts.pop(draft["conversationID"], None)
+
+    def shown(self, record: Conversation) -> ShownConversation:
+        """The record as handed out: with this device's draft (OpenIM's field names)."""
+        return with_draft(record, self._drafts.get(record["conversationID"]))
 
     def close(self) -> None:
         self.meta = None
@@ -116,7 +152,8 @@ class ClientState:
 
     def _holds(self, records: list[Conversation], messages: list[Message]) -> bool:
         """Whether storing these would change nothing: every record is held at its
-        version or newer, and every message is a held record's latest one."""
+        version or newer, and every message is a held record's latest one (a tombstone
+        only if that one is a tombstone already)."""
         for record in records:
             held = self._held.get(record["conversationID"])
             if held is None or held.version < record["version"]:
@@ -124,6 +161,8 @@ class ClientState:
         for message in messages:
             held = self._held.get(message["conversationID"])
             if held is None or held.latest_seq != message["seq"]:
+                return False
+            if is_tombstone(message) and not held.latest_revoked:
                 return False
         return True
 
@@ -135,6 +174,8 @@ class ClientState:
         mine_too: bool,
         receipts: bool = False,
         recount: bool = False,
+        revoked: Sequence[Message] = (),
+        revoked_if_changed: Sequence[Message] = (),
     ) -> list[tuple[str, Any]]:
         """Hold what the store reports it wrote, and return the events for what really
         changed, in the order to emit them.
@@ -142,15 +183,20 @@ class ClientState:
         ``messages`` are the ones just stored; of those, announced are the unread ones,
         and (``mine_too``: live, not a catch-up) my own sent from elsewhere and membership
         notifications (rule 12: one that removes me is stored as read, yet it is news) —
-        never one this client is sending.
+        never one this client is sending. Tombstones are never news: ``revoked`` (the
+        tombstones just stored) are announced by OnNewRecvMessageRevoked, and so are
+        ``revoked_if_changed`` (the tombstones of a revocation event or a sync's
+        ``revokedMessages``) whose record is new to this client though the tombstone
+        was stored already (by another tab, or by a history page) — each once.
         """
         events: list[tuple[str, Any]] = []
-        created = [c["new"] for c in changes if c["old"] is None]
+        created = [self.shown(c["new"]) for c in changes if c["old"] is None]
         changed = [
-            c["new"]
+            self.shown(c["new"])
             for c in changes
             if c["old"] is not None and visible(c["old"]) != visible(c["new"])
         ]
+        changed_ids = {c["new"]["conversationID"] for c in changes}
         self._note([c["new"] for c in changes])
         if created:
             events.append(("OnNewConversation", created))
@@ -160,7 +206,8 @@ class ClientState:
             news = [
                 m
                 for m in messages
-                if m["clientMsgID"] not in self.sending
+                if not is_tombstone(m)
+                and m["clientMsgID"] not in self.sending
                 and (
                     m["seq"] > self.read_position(m["conversationID"])
                     or (mine_too and (m["sendID"] == self.user_id or is_notification(m)))
@@ -169,6 +216,19 @@ class ClientState:
             if news:
                 news.sort(key=lambda m: (m["sendTime"], m["seq"]))
                 events.append(("OnRecvNewMessages", news))
+        candidates = [
+            *(m for m in revoked if is_tombstone(m)),
+            *(
+                m
+                for m in revoked_if_changed
+                if is_tombstone(m) and m["conversationID"] in changed_ids
+            ),
+        ]
+        for tombstone in candidates:
+            key = (tombstone["conversationID"], tombstone["seq"])
+            if key not in self._revoked:
+                self._revoked.add(key)
+                events.append(("OnNewRecvMessageRevoked", revoked_info(tombstone)))
         if receipts:
             read_receipts = [
                 Receipt(
@@ -182,7 +242,7 @@ class ClientState:
             if read_receipts:
                 events.append(("OnRecvC2CReadReceipt", read_receipts))
         if changes or recount:
-            total = self._unread_sum()
+            total = self._sum()
             if total != self._total:
                 self._total = total
                 events.append(("OnTotalUnreadMessageCountChanged", total))
@@ -198,12 +258,13 @@ class ClientState:
             self._held[record["conversationID"]] = Held(
                 version=record["version"],
                 has_read_seq=record["hasReadSeq"],
-                unread=unread(record),
+                contribution=contribution(record),
                 latest_seq=latest["seq"] if latest is not None else 0,
+                latest_revoked=latest is not None and is_tombstone(latest),
             )
 
-    def _unread_sum(self) -> int:
-        return sum(held.unread for held in self._held.values())
+    def _sum(self) -> int:
+        return sum(held.contribution for held in self._held.values())
 
 
 def parse_state(state: Any) -> tuple[str, int, list[Conversation]]:
@@ -222,6 +283,58 @@ def normalized(record: Any) -> Conversation:
     conversation = cast(Conversation, dict(record))
     conversation["unreadCount"] = unread(conversation)
     return conversation
+
+
+def with_draft(record: Conversation, draft: Draft | None) -> ShownConversation:
+    """``record`` with ``draftText``/``draftTextTime`` ("" and 0 without a draft)."""
+    return cast(
+        ShownConversation,
+        {
+            **record,
+            "draftText": draft["draftText"] if draft else "",
+            "draftTextTime": draft["draftTextTime"] if draft else 0,
+        },
+    )
+
+
+def conversation_list(records: list[ShownConversation]) -> list[ShownConversation]:
+    """The list as getAllConversationList gives it: hidden records left out; pinned first,
+    then by latest activity (OpenIM's: the later of the last message and the draft),
+    newest first; the ID breaks ties so the order is stable."""
+    listed = [r for r in records if not r.get("isHidden", False)]
+    listed.sort(
+        key=lambda r: (
+            not r.get("isPinned", False),
+            -max(r["latestMsgSendTime"], r["draftTextTime"]),
+            r["conversationID"],
+        )
+    )
+    return listed
+
+
+def revoked_info(tombstone: Message) -> RevokedInfo:
+    """OnNewRecvMessageRevoked's data: the tombstone's RevokedInfo plus its conversationID
+    (the fields the tombstone itself has when the detail is not readable)."""
+    try:
+        detail = json.loads((tombstone["notificationElem"] or {"detail": ""})["detail"])
+    except (KeyError, TypeError, ValueError):
+        detail = None
+    base = {
+        "revokerID": "",
+        "revokerRole": 0,
+        "revokerNickname": "",
+        "clientMsgID": tombstone["clientMsgID"],
+        "revokeTime": 0,
+        "sourceMessageSendTime": tombstone["sendTime"],
+        "sourceMessageSendID": tombstone["sendID"],
+        "sourceMessageSenderNickname": "",
+        "sessionType": tombstone["sessionType"],
+        "seq": tombstone["seq"],
+        "ex": "",
+    }
+    if isinstance(detail, dict):
+        base.update({k: v for k, v in detail.items() if k in base})
+    return cast(RevokedInfo, {**base, "conversationID": tombstone["conversationID"]})
 
 
 def visible(record: Conversation) -> dict[str, Any]:

@@ -15,9 +15,22 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from tidemark_sdk._errors import NotLoggedInError, ProtocolError, SdkError
+from tidemark_sdk._errors import (
+    ConversationNotFoundError,
+    NotLoggedInError,
+    ProtocolError,
+    SdkError,
+)
 from tidemark_sdk._interfaces import Store
-from tidemark_sdk._models import CACHE_SCHEMA, CacheMeta, Change, Message
+from tidemark_sdk._models import (
+    CACHE_SCHEMA,
+    CacheMeta,
+    Change,
+    Draft,
+    Message,
+    ShownConversation,
+    is_tombstone,
+)
 from tidemark_sdk._protocol import SERVER_EVENT_TYPES, SERVER_EVENTS
 from tidemark_sdk._state import ClientState, latest_messages, normalized, parse_state
 
@@ -32,6 +45,7 @@ EVENT_FRAMES = frozenset(kind for kind, fields in SERVER_EVENTS.items() if "vers
 MESSAGE_NEW = SERVER_EVENT_TYPES["MESSAGE_NEW"]
 CONVERSATION_CHANGED = SERVER_EVENT_TYPES["CONVERSATION_CHANGED"]
 RECEIPT_C2C = SERVER_EVENT_TYPES["RECEIPT_C2C"]
+MESSAGE_REVOKED = SERVER_EVENT_TYPES["MESSAGE_REVOKED"]
 
 
 class Replica:
@@ -59,7 +73,7 @@ class Replica:
             # makes the first sync a full snapshot.
             meta = CacheMeta(userID=user_id, epoch="", version=0, schema=CACHE_SCHEMA)
             await self._store.reset(meta, [], [])
-        self._state.open(meta, await self._store.conversations())
+        self._state.open(meta, await self._store.conversations(), await self._store.drafts())
 
     def _announce(self, events: list[tuple[str, Any]]) -> None:
         for event, data in events:
@@ -104,22 +118,34 @@ class Replica:
         try:
             records = [normalized(r) for r in answer["conversations"]]
             epoch, version, full = str(answer["epoch"]), int(answer["version"]), answer["full"]
+            revoked = cast(list[Message], list(answer.get("revokedMessages") or []))
+            if not all(isinstance(m, dict) and is_tombstone(m) for m in revoked):
+                raise TypeError("revokedMessages holds a message that is not a tombstone")
         except (KeyError, TypeError, ValueError) as error:
             raise ProtocolError(f"bad sync answer: {error!r}") from None
-        latest = latest_messages(records, [])
         async with self._apply_lock:
             meta = self._state.meta
             if meta is None:
                 return
             if not full:
-                applied = await self._store.apply(version, records, latest)
+                # The tombstones of revocations since our version replace what we hold.
+                applied = await self._store.apply(
+                    version, records, latest_messages(records, revoked)
+                )
                 self._state.advance(meta, applied["version"])
                 # A catch-up announces unread messages only: one read on another device
                 # while we were away is not news (Element's "notified after refresh").
                 self._announce(
-                    self._state.announce(applied["changes"], applied["messages"], mine_too=False)
+                    self._state.announce(
+                        applied["changes"],
+                        applied["messages"],
+                        mine_too=False,
+                        revoked=applied["messages"],
+                        revoked_if_changed=revoked,
+                    )
                 )
                 return
+            latest = latest_messages(records, [])
             # Full snapshot: the server says our cache cannot be patched (new epoch,
             # unknown version, or no cache yet). Replace it wholesale, in one transaction.
             before = {c["conversationID"]: c for c in await self._store.conversations()}
@@ -162,18 +188,38 @@ class Replica:
         else:
             state = {**frame, "conversations": [frame.get("conversation")]}
             messages = []
-            if kind == MESSAGE_NEW:
+            if kind in (MESSAGE_NEW, MESSAGE_REVOKED):
                 message = frame.get("message")
                 if not isinstance(message, dict):
-                    raise ProtocolError("message.new without a message")
+                    raise ProtocolError(f"{kind} without a message")
                 messages = [cast(Message, message)]
         if not await self._apply_state(state, messages, live=True, receipts=kind == RECEIPT_C2C):
             self.schedule_sync()  # another epoch: only a snapshot can fix the cache
 
     async def store_history(self, page: list[Message]) -> None:
-        """Messages of a history page (immutable: only the missing ones are written)."""
+        """Messages of a history page (immutable: only the missing ones are written, and
+        tombstones over what they revoke; old revocations are not announced)."""
         async with self._apply_lock:
             await self._store.apply(None, [], page)
+
+    async def save_draft(self, draft: Draft) -> ShownConversation:
+        """Keep this device's draft of a cached conversation; OnConversationChanged with
+        the record carrying it (unless the text is the one kept already)."""
+        async with self._apply_lock:
+            cid = draft["conversationID"]
+            record = next(
+                (r for r in await self._store.conversations() if r["conversationID"] == cid),
+                None,
+            )
+            if record is None:
+                raise ConversationNotFoundError(f"no conversation {cid!r} in the cache")
+            if self._state.shown(record)["draftText"] == draft["draftText"]:
+                return self._state.shown(record)
+            await self._store.save_draft(draft)
+            self._state.set_draft(draft)
+            shown = self._state.shown(record)
+            self._emit("OnConversationChanged", [shown])
+            return shown
 
     async def _apply_state(
         self, state: Any, messages: list[Message], *, live: bool, receipts: bool
@@ -203,7 +249,14 @@ class Replica:
                 fresh = [m for m in applied["messages"] if (m["conversationID"], m["seq"]) in keys]
                 self._announce(
                     self._state.announce(
-                        applied["changes"], fresh, mine_too=True, receipts=receipts
+                        applied["changes"],
+                        fresh,
+                        mine_too=True,
+                        receipts=receipts,
+                        # Whichever stores a tombstone first announces it: an event, the
+                        # revoke's own answer, a record's latest message.
+                        revoked=applied["messages"],
+                        revoked_if_changed=messages if live else (),
                     )
                 )
         if plan.gap:
