@@ -14,11 +14,20 @@
 //   getLoginStatus()                                data: 1 logged out, 2 logging in, 3 logged in
 //   createTextMessage(text)                         data: a message to give sendMessage
 //   sendMessage({recvID | groupID, message})        data: the sent message (seq, serverMsgID, ...)
-//   getAllConversationList()                        data: conversations, newest activity first
+//   getAllConversationList()                        data: conversations: hidden ones left out,
+//                                                   pinned first, then newest activity first
+//                                                   (the later of latestMsgSendTime and
+//                                                   draftTextTime), then by conversationID
 //   getConversationListSplit({offset, count})       data: a slice of that list
-//   getOneConversation({sourceID, sessionType})     data: one conversation (1 single, 3 group)
-//   getTotalUnreadMsgCount()                        data: a number
-//   markConversationMessageAsRead(conversationID)   data: null, once the server confirmed
+//   getOneConversation({sourceID, sessionType})     data: one conversation (1 single, 3 group),
+//                                                   a hidden one too
+//   getTotalUnreadMsgCount()                        data: a number: the sum over conversations
+//                                                   of 0 if muted (recvMsgOpt 2), else
+//                                                   unreadCount, else 1 if isMarkedUnread
+//   markConversationMessageAsRead(conversationID)   data: null, once the server confirmed; it
+//                                                   also clears isMarkedUnread, unless the flag
+//                                                   was set after the record this tab holds
+//                                                   (another device, not seen here yet)
 //   getAdvancedHistoryMessageList({conversationID, count, lastMinSeq})
 //                                                   data: {messageList (oldest first), isEnd, lastMinSeq}
 //   on(event, handler) / off(event, handler)        handler({event, errCode, errMsg, data});
@@ -28,8 +37,63 @@
 // Events: OnConnecting OnConnectSuccess OnConnectFailed OnUserTokenExpired
 //   OnSyncServerStart OnSyncServerFinish OnSyncServerFailed OnNewConversation
 //   OnConversationChanged OnTotalUnreadMessageCountChanged OnRecvNewMessages
-//   OnRecvC2CReadReceipt OnRecvGroupReadReceipt OnConversationUserInputStatusChanged
+//   OnNewRecvMessageRevoked OnRecvC2CReadReceipt OnRecvGroupReadReceipt
+//   OnConversationUserInputStatusChanged
 //   (also as IMSDK.CbEvents.<name>; the list is protocol.js's SdkEvent).
+// OnTotalUnreadMessageCountChanged fires only when the number changes (a message in a
+// muted conversation, or muting a conversation with nothing unread, fires none).
+//
+// CONVERSATION SETTINGS (issue 11; each data null once the server has committed it and
+// the SDK has stored the answer and emitted OnConversationChanged, and
+// OnTotalUnreadMessageCountChanged if the total moved; the same events reach the user's
+// other devices and tabs). Conversation records carry, besides the fields above:
+//   recvMsgOpt (0 normal, 2 muted), isPinned, groupAtType (0 none, 1 @me, 2 @all, 3 both,
+//   among the unread mentions), mentionCount (unread messages mentioning me or everyone),
+//   isMarkedUnread, isHidden, and this device's draftText ("" none) / draftTextTime (ms, 0).
+//   setConversationRecvMessageOpt({conversationID, opt})   opt 0 or 2 (OpenIM's 1, not
+//        receive, rejects 1002: it would lose messages). Muted: its unreadCount stays, it
+//        adds 0 to the total.
+//   pinConversation({conversationID, isPinned})
+//   resetConversationGroupAtType(conversationID)   the unread mentions count as seen:
+//        groupAtType 0 AND mentionCount 0 (the messages stay unread)
+//   markConversationAsUnread(conversationID)       TIDEMARK EXTENSION: sets isMarkedUnread
+//        (never moves hasReadSeq back); it counts 1 in the total while unreadCount is 0;
+//        a later markConversationMessageAsRead (any device) or markAll... clears it; it
+//        also un-hides. Rejects 1302 once I left the group (a dismissed group is allowed).
+//   markAllConversationMessageAsRead()             every conversation read and its flag
+//        cleared (flags set after this tab's cache version survive), in one server
+//        transaction: one OnConversationChanged with every changed record
+//   hideConversation(conversationID)               OpenIM's "delete chat for me": read,
+//        flag cleared, isHidden true: out of the lists until a new message arrives in it
+//   setConversationDraft({conversationID, draftText})   local only: kept in this device's
+//        IndexedDB for this user (survives reloads and full snapshots, never synced);
+//        "" clears it; OnConversationChanged with the record's new draftText/draftTextTime.
+//        Rejects 1301 for a conversation not in the cache.
+//
+// MENTIONS AND REVOKE
+//   getAtAllTag()                                  data: "AtAllTag"
+//   createTextAtMessage({text, atUserIDList, atUsersInfo})
+//        data: a message (contentType 106, textElem null, atTextElem {text, atUserList,
+//        atUsersInfo: [{atUserID, groupNickname}]}) to give sendMessage({groupID, message})
+//        (groups only: with recvID it rejects 1002). atUserIDList: 1-100 member IDs or
+//        "AtAllTag", no repeats; atUsersInfo (optional) names some of them (groupNickname
+//        1-64 chars). A `message` to quote rejects 1002: quoting is not supported. No
+//        isAtSelf: compute it as atUserList.includes(myUserID) (or "AtAllTag").
+//   revokeMessage({conversationID, clientMsgID})
+//        data: the tombstone (OpenIM answers nothing): contentType 2101, the same seq,
+//        clientMsgID, sendID, sendTime; textElem/atTextElem null; notificationElem.detail
+//        = JSON of OpenIM's RevokedInfo. It has replaced the cached message (IndexedDB
+//        too) when this resolves. Allowed: my own message within 24 h (server setting),
+//        any message for a group owner, any but the owner's for an admin; else 1402
+//        REVOKE_NOT_ALLOWED / 1403 REVOKE_TOO_LATE; 1404 for a notification; 1401 not found;
+//        revoking again answers the same tombstone.
+//   OnNewRecvMessageRevoked   data: RevokedInfo {revokerID, revokerRole (100/60/20 in a
+//        group, 0 single), revokerNickname, clientMsgID, revokeTime,
+//        sourceMessageSendTime, sourceMessageSendID, sourceMessageSenderNickname,
+//        sessionType, seq, ex} plus conversationID; one event per tombstone, once per
+//        tab, whichever of the push, the sync after a reconnect or the revoke's answer
+//        stores it first. Tombstones never come in OnRecvNewMessages.
+//   Messages: contentType 106 (atTextElem) and 2101 (tombstone) besides 101 and 15xx.
 //
 // GROUPS (OpenIM's names and argument shapes; roleLevel 100 owner, 60 admin, 20 member)
 //   createGroup({groupInfo: {groupName}, memberUserIDs, adminUserIDs})  or
@@ -122,6 +186,8 @@
 //                  marked as syncing while `syncing` is true (rule 9). Empty when logged out.
 //                  Until `ready` resolves it is read on the page itself (not waiting for
 //                  Pyodide to boot), with `syncing` true whenever a session is saved.
+//                  conversationList is getAllConversationList's (hidden left out, pinned
+//                  first, drafts merged); totalUnreadCount is getTotalUnreadMsgCount's.
 //   getSelfUserInfo()
 //                  data: {userID, nickname} of the logged-in user (OpenIM's name; only
 //                  these two fields). Rejects 10001 when not logged in.
@@ -144,7 +210,7 @@
 // no localStorage); layout in idb-store.js. Where this differs from OpenIM: README.md,
 // "Where window.IMSDK differs from OpenIM".
 
-import { ErrorCode, SdkErrorEvents, SdkEvent } from "./protocol.js";
+import { Constants, ErrorCode, SdkErrorEvents, SdkEvent } from "./protocol.js";
 
 const EVENTS = Object.values(SdkEvent);
 const FAILURE_EVENTS = new Set(SdkErrorEvents);
@@ -178,6 +244,16 @@ const METHODS = [
   "changeInputStates",
   "getCachedConversationList",
   "getSelfUserInfo",
+  "setConversationRecvMessageOpt",
+  "pinConversation",
+  "resetConversationGroupAtType",
+  "markConversationAsUnread",
+  "markAllConversationMessageAsRead",
+  "hideConversation",
+  "setConversationDraft",
+  "createTextAtMessage",
+  "getAtAllTag",
+  "revokeMessage",
 ];
 
 const handlers = new Map(EVENTS.map((event) => [event, new Set()]));
@@ -300,10 +376,25 @@ const pageStore = build.then(async (buildId) => {
 });
 pageStore.catch(() => {}); // the worker answers instead
 
-function byLatest(a, b) {
-  const time = (b.latestMsgSendTime || 0) - (a.latestMsgSendTime || 0);
+// getAllConversationList's order (tidemark_sdk._state.conversation_list): pinned first,
+// then the later of the last message and the draft, newest first, then by ID.
+function activity(record) {
+  return Math.max(record.latestMsgSendTime || 0, record.draftTextTime || 0);
+}
+function byListOrder(a, b) {
+  if (Boolean(a.isPinned) !== Boolean(b.isPinned)) return a.isPinned ? -1 : 1;
+  const time = activity(b) - activity(a);
   if (time !== 0) return time;
   return a.conversationID < b.conversationID ? -1 : a.conversationID > b.conversationID ? 1 : 0;
+}
+
+// A record's share of the total: a copy of tidemark_sdk._models.contribution (the SDK's
+// one definition, the server's too), for this page-side read only, before the worker is up.
+function contribution(record) {
+  if ((record.recvMsgOpt ?? Constants.RECV_MSG_OPTS.NORMAL) !== Constants.RECV_MSG_OPTS.NORMAL) return 0;
+  const unread = Math.max(0, (record.maxSeq || 0) - (record.hasReadSeq || 0));
+  if (unread > 0) return unread;
+  return record.isMarkedUnread ? 1 : 0;
 }
 
 async function cachedListOnPage() {
@@ -311,16 +402,24 @@ async function cachedListOnPage() {
   const session = await store.loadSession();
   const userID = session?.userID ?? "";
   let records = [];
+  let drafts = [];
   if (userID) {
-    const { meta, conversations } = await store.load(userID);
-    if (meta && meta.userID === userID) records = conversations;
+    const loaded = await store.load(userID);
+    if (loaded.meta && loaded.meta.userID === userID) ({ conversations: records, drafts } = loaded);
   }
-  records.sort(byLatest); // getAllConversationList's order: newest activity first, then ID
-  const total = records.reduce((sum, record) => sum + (Number(record.unreadCount) || 0), 0);
+  const draftOf = new Map((drafts ?? []).map((draft) => [draft.conversationID, draft]));
+  const total = records.reduce((sum, record) => sum + contribution(record), 0);
+  const shown = records
+    .map((record) => {
+      const draft = draftOf.get(record.conversationID);
+      return { ...record, draftText: draft?.draftText ?? "", draftTextTime: draft?.draftTextTime ?? 0 };
+    })
+    .filter((record) => !record.isHidden) // getAllConversationList's list
+    .sort(byListOrder);
   return {
     errCode: 0,
     errMsg: "",
-    data: { userID, syncing: Boolean(userID), totalUnreadCount: total, conversationList: records },
+    data: { userID, syncing: Boolean(userID), totalUnreadCount: total, conversationList: shown },
   };
 }
 
