@@ -47,6 +47,21 @@ def MSG(cid, seq, text="m"):
     }
 
 
+def TOMB(cid, seq):
+    """The tombstone of MSG(cid, seq): same identity and seq, no text (contentType 2101)."""
+    return {
+        **MSG(cid, seq),
+        "contentType": 2101,
+        "textElem": None,
+        "atTextElem": None,
+        "notificationElem": {"detail": f'{{"revokerID": "bob", "seq": {seq}}}'},
+    }
+
+
+def DRAFT(cid, text, time=0):
+    return {"conversationID": cid, "draftText": text, "draftTextTime": time}
+
+
 SESSION = {"userID": "alice", "nickname": "Alice", "token": "tok", "expiresAt": 1}
 
 
@@ -75,6 +90,27 @@ async def scenario(make_store):
     out["messages_none"] = await store.messages("c3", None, 0)
     out["messages_other"] = await store.messages("c9", None, 5)
 
+    # Revocation, the one exception to immutability, one way: a tombstone replaces its
+    # message; a tombstone is replaced by nothing, neither a message nor a tombstone.
+    out["tombstone"] = await store.apply(None, [], [TOMB("c1", 6)])
+    out["tombstone_again"] = await store.apply(None, [], [TOMB("c1", 6)])
+    out["message_over_tombstone"] = await store.apply(None, [], [MSG("c1", 6, "back")])
+    out["message_then_tombstone"] = await store.apply(
+        None, [], [MSG("c5", 1, "gone"), TOMB("c5", 1), MSG("c5", 1, "again")]
+    )
+    out["tombstone_first"] = await store.apply(None, [], [TOMB("c5", 2)])
+    out["messages_revoked"] = [
+        await store.messages("c1", None, 10),
+        await store.messages("c5", None, 10),
+    ]
+
+    # Drafts: this device's, kept and cleared ("" forgets), seen by another store object.
+    await store.save_draft(DRAFT("c1", "hello", 100))
+    await store.save_draft(DRAFT("c2", "soon", 200))
+    await store.save_draft(DRAFT("c2", "", 0))
+    await store.save_draft(DRAFT("c4", "later", 300))
+    out["drafts"] = sorted(await store.drafts(), key=lambda d: d["conversationID"])
+
     # Two writers on the same storage at once, versions 30..49 in a scrambled order: the
     # newest record and the highest version win, whatever the order of commits.
     other = await make_store()
@@ -96,6 +132,14 @@ async def scenario(make_store):
         await store.conversations(),
         await store.messages("c1", None, 10),
     ]
+    # A full snapshot (the same user) keeps the drafts: they are not server state.
+    out["drafts_after_snapshot"] = sorted(await store.drafts(), key=lambda d: d["conversationID"])
+    out["drafts_seen_by_another"] = sorted(await other.drafts(), key=lambda d: d["conversationID"])
+    # Another user's cache: alice's drafts are not bob's.
+    bob = {"userID": "bob", "nickname": "Bob", "token": "tok-b", "expiresAt": 1}
+    await store.save_session(bob)
+    await store.reset({**meta, "userID": "bob"}, [], [])
+    out["drafts_of_another_user"] = await store.drafts()
     await store.save_session(None)
     out["no_session"] = await store.load_session()
     return out

@@ -139,3 +139,61 @@ def test_sqlite_cache_of_another_schema_is_dropped(tmp_path: Path) -> None:
         store.close()
 
     run(main())
+
+
+def test_the_store_contract_scenario(tmp_path: Path) -> None:
+    """The scenario run in IndexedDB too (tests/pyodide), its issue 11 parts asserted."""
+    from tidemark_sdk import MemoryStore
+
+    from tests.sdk import store_cases
+    from tests.sdk.store_cases import DRAFT, MSG, TOMB
+
+    opened: list[SqliteStore] = []
+
+    def sqlite_store() -> Store:
+        opened.append(SqliteStore(tmp_path / "scenario.sqlite"))
+        return opened[-1]
+
+    memory = MemoryStore()
+    try:
+        for make in (lambda: memory, sqlite_store):
+
+            async def factory(make: Callable[[], Store] = make) -> Store:
+                return make()
+
+            out = run(store_cases.scenario(factory))
+            nothing = {"version": 20, "changes": [], "messages": []}
+            assert out["tombstone"] == {**nothing, "messages": [TOMB("c1", 6)]}
+            assert out["tombstone_again"] == nothing
+            assert out["message_over_tombstone"] == nothing
+            # One call: the message, then its tombstone over it; never the text back.
+            assert out["message_then_tombstone"] == {**nothing, "messages": [TOMB("c5", 1)]}
+            assert out["tombstone_first"] == {**nothing, "messages": [TOMB("c5", 2)]}
+            assert out["messages_revoked"] == [
+                [MSG("c1", 5), TOMB("c1", 6)],
+                [TOMB("c5", 1), TOMB("c5", 2)],
+            ]
+            drafts = [DRAFT("c1", "hello", 100), DRAFT("c4", "later", 300)]
+            assert out["drafts"] == drafts
+            assert out["drafts_after_snapshot"] == drafts
+            assert out["drafts_seen_by_another"] == drafts
+            assert out["drafts_of_another_user"] == []
+    finally:
+        for store in opened:
+            store.close()
+
+
+def test_sqlite_leaves_no_revoked_text_in_the_file(tmp_path: Path) -> None:
+    """A tombstone overwrites the message's bytes (secure_delete): the old text is gone
+    from the file, not only from the rows."""
+    from tests.sdk.store_cases import TOMB
+
+    async def main() -> None:
+        path = tmp_path / "cache.sqlite"
+        store = SqliteStore(path)
+        await store.reset(META, [], [message("c1", 1, "the secret text " * 20)])
+        await store.apply(None, [], [TOMB("c1", 1)])
+        store.close()
+        assert b"the secret text" not in path.read_bytes()
+
+    run(main())

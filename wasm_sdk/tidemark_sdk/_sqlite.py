@@ -54,6 +54,8 @@ class SqliteStore:
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE, which
         # takes the write lock up front so the read-compare-write of apply() is atomic.
         self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        # A revoked message's text must not linger in freed pages: overwrite them.
+        self._db.execute("PRAGMA secure_delete = ON")
         with self._transaction():
             # The file's layout is versioned by user_version: another layout is dropped,
             # the session with it (its table may have changed too).
