@@ -401,6 +401,194 @@ async def case_login_called_before_the_sdk_has_booted(env: Env) -> None:
     assert (await sdk4.start())["data"]["userID"] == bob  # bob's session is the saved one
 
 
+async def case_settings_and_the_total(env: Env) -> None:
+    """Mute, pin, mark unread, hide, mark all read: OpenIM's names, data null, and the
+    total as the sum of contributions (muted 0; marked unread 1)."""
+    sdk, alice = await logged_in(env)
+    bob = await env.peer("bob")
+    await env.peer("carol")
+    b, c = env.user("bob"), env.user("carol")
+    cid, other = single(alice, b), single(alice, c)
+    for text in ("one", "two"):
+        await bob.send_message(await bob.create_text_message(text), recv_id=alice)
+    await until(lambda: 2 in of(sdk, "OnTotalUnreadMessageCountChanged"), "total 2")
+    mute = {"conversationID": cid, "opt": 2}
+    assert await sdk.call("setConversationRecvMessageOpt", mute) == {**OK, "data": None}
+    assert of(sdk, "OnTotalUnreadMessageCountChanged")[-1] == 0
+    one = (await sdk.call("getOneConversation", {"sourceID": b, "sessionType": 1}))["data"]
+    assert (one["recvMsgOpt"], one["unreadCount"]) == (2, 2), one
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 0
+    refused = await sdk.call("setConversationRecvMessageOpt", {**mute, "opt": 1})
+    assert refused["errCode"] == 1002 and "not supported" in refused["errMsg"], refused
+    # A message in the muted conversation: no total event.
+    counted = len(of(sdk, "OnTotalUnreadMessageCountChanged"))
+    await bob.send_message(await bob.create_text_message("three"), recv_id=alice)
+    await until(lambda: len(of(sdk, "OnRecvNewMessages")) == 3, "message three")
+    assert len(of(sdk, "OnTotalUnreadMessageCountChanged")) == counted
+    assert (await sdk.call("setConversationRecvMessageOpt", {**mute, "opt": 0}))["errCode"] == 0
+    assert of(sdk, "OnTotalUnreadMessageCountChanged")[-1] == 3
+    assert len(of(sdk, "OnTotalUnreadMessageCountChanged")) == counted + 1
+
+    # Pin: first in the list.
+    carol_sent = await sdk.call(
+        "sendMessage", {"recvID": c, "message": (await sdk.call("createTextMessage", "hi"))["data"]}
+    )
+    assert carol_sent["errCode"] == 0, carol_sent
+
+    async def order() -> list[str]:
+        return [r["conversationID"] for r in (await sdk.call("getAllConversationList"))["data"]]
+
+    assert await order() == [other, cid]
+    pin = {"conversationID": cid, "isPinned": True}
+    assert await sdk.call("pinConversation", pin) == {**OK, "data": None}
+    assert await order() == [cid, other]
+
+    # Mark unread: 1 in the total while nothing is unread; a mark-read clears it.
+    assert (await sdk.call("markConversationAsUnread", other)) == {**OK, "data": None}
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 4
+    flagged = (await sdk.call("getOneConversation", {"sourceID": c, "sessionType": 1}))["data"]
+    assert flagged["isMarkedUnread"] is True and flagged["unreadCount"] == 0
+    cached = (await sdk.call("getCachedConversationList"))["data"]
+    assert cached["totalUnreadCount"] == 4 and [
+        r["conversationID"] for r in cached["conversationList"]
+    ] == [cid, other]
+    assert (await sdk.call("markConversationMessageAsRead", other))["errCode"] == 0
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 3
+
+    # Hide: read first, then out of the lists (not out of getOneConversation).
+    assert await sdk.call("hideConversation", cid) == {**OK, "data": None}
+    assert await order() == [other]
+    hidden = (await sdk.call("getOneConversation", {"sourceID": b, "sessionType": 1}))["data"]
+    assert (hidden["isHidden"], hidden["unreadCount"]) == (True, 0), hidden
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 0
+    assert [
+        r["conversationID"]
+        for r in (await sdk.call("getCachedConversationList"))["data"]["conversationList"]
+    ] == [other]
+    await bob.send_message(await bob.create_text_message("back"), recv_id=alice)
+    await until(lambda: cid in of(sdk, "OnConversationChanged")[-1][0]["conversationID"], "back")
+    await until(lambda: 1 in of(sdk, "OnTotalUnreadMessageCountChanged")[-1:], "total 1")
+    assert await order() == [cid, other]
+
+    # Mark all read: one event with every changed record.
+    assert (await sdk.call("markConversationAsUnread", other))["errCode"] == 0
+    changes = len(of(sdk, "OnConversationChanged"))
+    assert await sdk.call("markAllConversationMessageAsRead") == {**OK, "data": None}
+    assert (await sdk.call("getTotalUnreadMsgCount"))["data"] == 0
+    changed = of(sdk, "OnConversationChanged")[changes:]
+    assert len(changed) == 1 and {r["conversationID"] for r in changed[0]} == {cid, other}
+
+
+async def case_drafts_are_kept_on_this_device(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    await env.peer("bob")
+    b = env.user("bob")
+    cid = single(alice, b)
+    message = (await sdk.call("createTextMessage", "hello"))["data"]
+    assert (await sdk.call("sendMessage", {"recvID": b, "message": message}))["errCode"] == 0
+    draft = {"conversationID": cid, "draftText": "see you"}
+    assert await sdk.call("setConversationDraft", draft) == {**OK, "data": None}
+    (record,) = of(sdk, "OnConversationChanged")[-1]
+    assert record["draftText"] == "see you" and record["draftTextTime"] > 0, record
+    assert (await sdk.call("setConversationDraft", {**draft, "conversationID": "si_x_y"}))[
+        "errCode"
+    ] == 1301
+    # A reload: kept, in the cached list too.
+    sdk2 = await env.open()
+    cached = (await sdk2.call("getCachedConversationList"))["data"]["conversationList"]
+    assert [r["draftText"] for r in cached] == ["see you"], cached
+    assert (await sdk2.start())["data"]["loginStatus"] == 3
+    (listed,) = (await sdk2.call("getAllConversationList"))["data"]
+    assert listed["draftText"] == "see you"
+    assert (await sdk2.call("setConversationDraft", {**draft, "draftText": ""}))["errCode"] == 0
+    one = (await sdk2.call("getOneConversation", {"sourceID": b, "sessionType": 1}))["data"]
+    assert (one["draftText"], one["draftTextTime"]) == ("", 0)
+
+
+async def case_mentions_and_revoke(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    bob = await env.peer("bob")
+    b = env.user("bob")
+    group = (await sdk.call("createGroup", {"groupName": "G", "memberUserIDs": [b]}))["data"]
+    gid, cid = group["groupID"], group["conversationID"]
+    assert await sdk.call("getAtAllTag") == {**OK, "data": "AtAllTag"}
+    # Bob mentions alice: the @ badge, derived from positions.
+    at = await bob.create_text_at_message(
+        "@A hi", [alice], [{"atUserID": alice, "groupNickname": "A"}]
+    )
+    mention = await bob.send_message(at, group_id=gid)
+    await until(
+        lambda: any(
+            m["seq"] == mention["seq"] for batch in of(sdk, "OnRecvNewMessages") for m in batch
+        ),
+        "the mention",
+    )
+    (news,) = [
+        m for batch in of(sdk, "OnRecvNewMessages") for m in batch if m["seq"] == mention["seq"]
+    ]
+    assert news["contentType"] == 106 and news["atTextElem"]["atUserList"] == [alice], news
+    record = (await sdk.call("getOneConversation", {"sourceID": gid, "sessionType": 3}))["data"]
+    assert (record["groupAtType"], record["mentionCount"]) == (1, 1), record
+    assert await sdk.call("resetConversationGroupAtType", cid) == {**OK, "data": None}
+    record = (await sdk.call("getOneConversation", {"sourceID": gid, "sessionType": 3}))["data"]
+    assert (record["groupAtType"], record["mentionCount"], record["unreadCount"]) == (0, 0, 1)
+
+    # Alice's own @ message; quoting is refused; groups only.
+    made = await sdk.call(
+        "createTextAtMessage",
+        {
+            "text": "@B ok",
+            "atUserIDList": [b, "AtAllTag"],
+            "atUsersInfo": [{"atUserID": b, "groupNickname": "B"}],
+        },
+    )
+    assert made["errCode"] == 0 and made["data"]["contentType"] == 106, made
+    assert made["data"]["atTextElem"]["atUsersInfo"] == [{"atUserID": b, "groupNickname": "B"}]
+    quoted = await sdk.call(
+        "createTextAtMessage", {"text": "x", "atUserIDList": [b], "message": made["data"]}
+    )
+    assert quoted["errCode"] == 1002 and "quoting" in quoted["errMsg"], quoted
+    assert (await sdk.call("sendMessage", {"recvID": b, "message": made["data"]}))[
+        "errCode"
+    ] == 1002
+    sent = await sdk.call("sendMessage", {"groupID": gid, "message": made["data"]})
+    assert sent["errCode"] == 0 and sent["data"]["contentType"] == 106, sent
+
+    # Bob revokes his mention: a tombstone, announced once, the mention gone.
+    await bob.revoke_message(cid, mention["clientMsgID"])
+    await until(lambda: bool(of(sdk, "OnNewRecvMessageRevoked")), "the revocation")
+    (info,) = of(sdk, "OnNewRecvMessageRevoked")
+    assert (info["conversationID"], info["clientMsgID"], info["revokerID"]) == (
+        cid,
+        mention["clientMsgID"],
+        b,
+    ), info
+    assert info["seq"] == mention["seq"] and info["revokerRole"] == 20
+    # Alice revokes her own: the answer is the tombstone, already stored.
+    revoked = await sdk.call(
+        "revokeMessage", {"conversationID": cid, "clientMsgID": sent["data"]["clientMsgID"]}
+    )
+    assert revoked["errCode"] == 0 and revoked["data"]["contentType"] == 2101, revoked
+    assert revoked["data"]["seq"] == sent["data"]["seq"] and revoked["data"]["atTextElem"] is None
+    assert len(of(sdk, "OnNewRecvMessageRevoked")) == 2
+    again = await sdk.call(
+        "revokeMessage", {"conversationID": cid, "clientMsgID": sent["data"]["clientMsgID"]}
+    )
+    assert again["data"] == revoked["data"]
+    page = (await sdk.call("getAdvancedHistoryMessageList", {"conversationID": cid, "count": 20}))[
+        "data"
+    ]
+    kinds = {m["seq"]: m["contentType"] for m in page["messageList"]}
+    assert kinds[mention["seq"]] == kinds[sent["data"]["seq"]] == 2101, kinds
+    assert "@A hi" not in repr(page) and "@B ok" not in repr(page)
+    # A reload: the cache holds the tombstones.
+    sdk2 = await env.open()
+    cached = (await sdk2.call("getCachedConversationList"))["data"]["conversationList"]
+    assert cached[0]["latestMsg"]["contentType"] == 2101, cached
+    await sdk2.start()
+    assert len(of(sdk, "OnNewRecvMessageRevoked")) == 2
+
+
 #: (method, argument, errCode): the facade's argument checks, logged in.
 ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ("noSuchMethod", None, 1005),
@@ -445,6 +633,38 @@ ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ("getGroupMessageReceiptCounts", {"conversationID": "sg_x", "seqs": "1"}, 1002),
     ("getGroupMessageReceiptCounts", {"conversationID": "sg_x", "seqs": ["1"]}, 1002),
     ("changeInputStates", {"conversationID": "x", "focus": "yes"}, 1002),
+    ("setConversationRecvMessageOpt", {"conversationID": "x", "opt": 1}, 1002),
+    ("setConversationRecvMessageOpt", {"conversationID": "x", "opt": 3}, 1002),
+    ("setConversationRecvMessageOpt", {"conversationID": "x"}, 1002),
+    ("pinConversation", {"conversationID": "x", "isPinned": "yes"}, 1002),
+    ("pinConversation", {"isPinned": True}, 1002),
+    ("resetConversationGroupAtType", 5, 1002),
+    ("markConversationAsUnread", None, 1002),
+    ("hideConversation", "", 1002),
+    ("setConversationDraft", {"conversationID": "x"}, 1002),
+    ("setConversationDraft", {"conversationID": "x", "draftText": 5}, 1002),
+    ("createTextAtMessage", {"text": "hi"}, 1002),
+    ("createTextAtMessage", "hi", 1002),
+    ("createTextAtMessage", {"text": "", "atUserIDList": ["b"]}, 1002),
+    ("createTextAtMessage", {"text": "hi", "atUserIDList": ["b", "b"]}, 1002),
+    ("createTextAtMessage", {"text": "hi", "atUserIDList": ["b"], "atUsersInfo": "b"}, 1002),
+    ("createTextAtMessage", {"text": "hi", "atUserIDList": ["b"], "message": {"seq": 1}}, 1002),
+    (
+        "createTextAtMessage",
+        {
+            "text": "hi",
+            "atUserIDList": ["b"],
+            "atUsersInfo": [{"atUserID": "c", "groupNickname": "C"}],
+        },
+        1002,
+    ),
+    ("revokeMessage", {"conversationID": "x"}, 1002),
+    ("revokeMessage", "x", 1002),
+    (
+        "sendMessage",
+        {"groupID": "g", "message": {"clientMsgID": "c", "contentType": 106, "atTextElem": "x"}},
+        1002,
+    ),
 ]
 
 
