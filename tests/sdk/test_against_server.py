@@ -419,3 +419,91 @@ async def _has(events: Recorder, name: str) -> bool:
 
 async def _count(client: TidemarkClient, expected: int) -> bool:
     return await client.get_total_unread_msg_count() == expected
+
+
+# -- issue 11 -------------------------------------------------------------------------
+
+
+def test_mark_unread_survives_a_stale_mark_read_and_clears_on_a_later_one(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Rule 15 judged by version, on the real server: a mark-read carrying a record
+    version from before the flag leaves it; the SDK's own (socket) mark-read, sent once
+    the flag has reached it, clears it on every device."""
+
+    async def body(s: Session) -> None:
+        alice_id, bob_id = await s.user("alice"), await s.user("bob")
+        device1, transport1, _ = s.client("alice-1")
+        device2, _, _ = s.client("alice-2")
+        bob, _, _ = s.client("bob")
+        events1, events2 = Recorder(device1), Recorder(device2)
+        for client, user in ((device1, alice_id), (device2, alice_id), (bob, bob_id)):
+            await client.login(user, PASSWORD)
+        await until(lambda: _has(events1, "OnConnectSuccess"))
+        await bob.send_message(await bob.create_text_message("hi"), recv_id=alice_id)
+        cid = single(alice_id, bob_id)
+        await until(lambda: _total(events1, 1))
+        await device1.mark_conversation_message_as_read(cid)
+        stale = (await device1.get_one_conversation(bob_id, 1))["version"]
+        await until(lambda: _total(events2, 0))
+        await device2.mark_conversation_as_unread(cid)
+        await until(lambda: _total(events1, 1))
+        # A mark-read from before the flag (the version device 1 held then): kept.
+        token = device1._session["token"]  # type: ignore[index]
+        answer = await transport1.request(
+            "POST", f"/api/conversations/{cid}/read", {"version": stale}, token
+        )
+        assert answer["state"]["conversations"][0]["isMarkedUnread"] is True
+        assert await device1.get_total_unread_msg_count() == 1
+        # Device 1 has seen the flag: its own mark-read clears it, everywhere.
+        await device1.mark_conversation_message_as_read(cid)
+        assert (await device1.get_one_conversation(bob_id, 1))["isMarkedUnread"] is False
+        await until(lambda: _total(events2, 0))
+        assert await device2.get_total_unread_msg_count() == 0
+
+    scenario(server_url, tmp_path, body)
+
+
+def test_mute_read_all_and_a_revocation_missed_offline(server_url: str, tmp_path: Path) -> None:
+    async def body(s: Session) -> None:
+        alice_id, bob_id = await s.user("alice"), await s.user("bob")
+        alice, _, store = s.client("alice")
+        bob, _, _ = s.client("bob")
+        events = Recorder(alice)
+        await alice.login(alice_id, PASSWORD)
+        await bob.login(bob_id, PASSWORD)
+        await until(lambda: _has(events, "OnConnectSuccess"))
+        cid = single(alice_id, bob_id)
+        sent = [
+            await bob.send_message(await bob.create_text_message(t), recv_id=alice_id)
+            for t in ("one", "the secret")
+        ]
+        await until(lambda: _total(events, 2))
+        await alice.set_conversation_recv_message_opt(cid, 2)
+        assert await alice.get_total_unread_msg_count() == 0
+        assert (await alice.get_one_conversation(bob_id, 1))["unreadCount"] == 2
+        await alice.set_conversation_recv_message_opt(cid, 0)
+        await alice.mark_all_conversation_message_as_read()
+        assert await alice.get_total_unread_msg_count() == 0
+        assert (await alice.get_one_conversation(bob_id, 1))["hasReadSeq"] == 2
+        # Offline: bob revokes; the next start's incremental sync brings the tombstone.
+        await alice.close()
+        await bob.revoke_message(cid, sent[1]["clientMsgID"])
+        again, _, _ = s.client("alice")
+        events2 = Recorder(again)
+        assert await again.restore_session()
+        (info,) = events2.of("OnNewRecvMessageRevoked")
+        assert (info["conversationID"], info["seq"], info["revokerID"]) == (cid, 2, bob_id)
+        cached = await store.messages(cid, None, 10)
+        assert [m["contentType"] for m in cached] == [101, 2101]
+        assert "the secret" not in repr(cached)
+        record = await again.get_one_conversation(bob_id, 1)
+        assert record["latestMsg"]["contentType"] == 2101
+
+    scenario(server_url, tmp_path, body)
+
+
+async def _total(events: Recorder, total: int) -> bool:
+    """Whether the last total announced is ``total``."""
+    announced = events.of("OnTotalUnreadMessageCountChanged")
+    return bool(announced) and announced[-1] == total
