@@ -59,10 +59,38 @@ INIT_SCRIPT = r"""
 
   // badges/total: the largest value ever shown; whileUpToDate: every distinct set of
   // badges shown while the page said "up to date" (what the page claims is the truth).
-  window.__tmSeen = { badges: {}, total: 0, whileUpToDate: [] };
+  window.__tmSeen = { badges: {}, total: 0, whileUpToDate: [], states: [] };
   let lastUpToDate = "";
+  let lastState = "";
+  // What the main screen shows now: sync status, header total, tab title and per row its
+  // unread badge, "@" badge, mark-unread dot and muted flag (issue 11's test ids); null
+  // while the main screen is not shown.
+  window.__tmState = () => {
+    const total = document.querySelector('[data-testid="total-unread"]');
+    const main = document.getElementById("main-screen");
+    if (!total || !main || main.hidden) return null;
+    const items = {};
+    for (const item of document.querySelectorAll('[data-testid="conversation-item"]')) {
+      const badge = item.querySelector('[data-testid="unread-badge"]');
+      items[item.dataset.conversationId] = {
+        unread: badge ? Number(badge.textContent) : 0,
+        at: Boolean(item.querySelector('[data-testid="at-badge"]')),
+        marked: Boolean(item.querySelector('[data-testid="marked-unread"]')),
+        muted: item.dataset.muted === "true",
+      };
+    }
+    const status = document.querySelector('[data-testid="sync-status"]')?.dataset.state ?? "";
+    return { status, total: Number(total.textContent) || 0, title: document.title, items };
+  };
   const sample = () => {
     const seen = window.__tmSeen;
+    // states: every distinct state shown, in order, from the first paint (any status).
+    const state = window.__tmState();
+    if (state) {
+      const key = JSON.stringify(state);
+      if (key !== lastState) seen.states.push({ ...state, ms: Math.round(performance.now()) });
+      lastState = key;
+    }
     const shown = {};
     for (const item of document.querySelectorAll('[data-testid="conversation-item"]')) {
       const badge = item.querySelector('[data-testid="unread-badge"]');
@@ -86,7 +114,7 @@ INIT_SCRIPT = r"""
   };
   new MutationObserver(sample).observe(document, {
     subtree: true, childList: true, characterData: true, attributes: true,
-    attributeFilter: ["hidden", "data-unread", "data-state"] });
+    attributeFilter: ["hidden", "data-unread", "data-state", "data-muted"] });
 })();
 """.replace("__SDK_EVENTS__", json.dumps(SDK_EVENTS))
 
@@ -103,6 +131,50 @@ SNAPSHOT = """() => {
     title: document.title,
     status: document.querySelector('[data-testid="sync-status"]').dataset.state,
   };
+}"""
+
+
+# Every record of every object store of every IndexedDB database of the page's origin
+# (indexedDB.databases()), as {database: {store: [[key, value], ...]}}; binary values
+# (ArrayBuffer, typed arrays, Blobs) are decoded as UTF-8 text, so a string stored in
+# any form is found. Each database is opened at its current version and closed at once.
+IDB_DUMP = r"""async () => {
+  const plain = async (value) => {
+    if (value instanceof Blob) return { blob: await value.text() };
+    if (value instanceof ArrayBuffer) return { bytes: new TextDecoder().decode(value) };
+    if (ArrayBuffer.isView(value)) {
+      const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      return { bytes: new TextDecoder().decode(bytes) };
+    }
+    if (value instanceof Date) return value.toISOString();
+    if (Array.isArray(value)) return Promise.all(value.map(plain));
+    if (value && typeof value === "object") {
+      const out = {};
+      for (const [k, v] of Object.entries(value)) out[k] = await plain(v);
+      return out;
+    }
+    return value;
+  };
+  const request = (r) => new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const dump = {};
+  for (const { name } of await indexedDB.databases()) {
+    const db = await request(indexedDB.open(name));
+    try {
+      dump[name] = {};
+      for (const store of Array.from(db.objectStoreNames)) {
+        const tx = db.transaction(store, "readonly");
+        const keys = await request(tx.objectStore(store).getAllKeys());
+        const values = await request(tx.objectStore(store).getAll());
+        dump[name][store] = await plain(keys.map((key, i) => [key, values[i]]));
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return dump;
 }"""
 
 
@@ -141,12 +213,26 @@ class Api:
         assert answer.status_code == 200, answer.text
         return User(user_id, answer.json()["token"])
 
-    def send(self, sender: User, text: str, *, to: str = "", group: str = "") -> dict[str, Any]:
+    def send(
+        self,
+        sender: User,
+        text: str,
+        *,
+        to: str = "",
+        group: str = "",
+        at: list[str] | None = None,
+        at_info: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Send a text message; with ``at`` (user IDs or "AtAllTag"), an @ message (106)."""
         body: dict[str, Any] = {"clientMsgID": uuid.uuid4().hex, "text": text}
         if to:
             body["recvID"] = to
         else:
             body["groupID"] = group
+        if at is not None:
+            body["atUserIDList"] = at
+        if at_info is not None:
+            body["atUsersInfo"] = at_info
         answer = self.http.post("/api/messages", json=body, headers=sender.headers)
         assert answer.status_code == 200, answer.text
         message: dict[str, Any] = answer.json()["message"]
@@ -158,17 +244,77 @@ class Api:
         assert answer.status_code == 201, answer.text
         return answer.json()["groupID"], answer.json()["conversationID"]
 
-    def mark_read(self, user: User, conversation_id: str) -> dict[str, Any]:
-        answer = self.http.post(
-            f"/api/conversations/{conversation_id}/read", json={}, headers=user.headers
-        )
-        assert answer.status_code == 200, answer.text
-        return answer.json()["state"]  # type: ignore[no-any-return]
+    def mark_read(
+        self,
+        user: User,
+        conversation_id: str,
+        *,
+        seq: int | None = None,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """Mark read; ``version``: the record version the client holds (a mark-unread flag
+        set at a later version survives it)."""
+        body: dict[str, Any] = {}
+        if seq is not None:
+            body["seq"] = seq
+        if version is not None:
+            body["version"] = version
+        return self._state(user, f"/api/conversations/{conversation_id}/read", body)
 
-    def sync(self, user: User) -> dict[str, Any]:
-        answer = self.http.get("/api/sync", headers=user.headers)
+    def _post(self, user: User, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = self.http.post(path, json=body, headers=user.headers)
         assert answer.status_code == 200, answer.text
         return answer.json()  # type: ignore[no-any-return]
+
+    def _state(self, user: User, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._post(user, path, body)["state"]  # type: ignore[no-any-return]
+
+    def settings(self, user: User, conversation_id: str, **fields: Any) -> dict[str, Any]:
+        """recvMsgOpt (0, 2), isPinned, groupAtType (0: reset the mentions)."""
+        return self._state(user, f"/api/conversations/{conversation_id}/settings", fields)
+
+    def mute(self, user: User, conversation_id: str, muted: bool = True) -> dict[str, Any]:
+        return self.settings(user, conversation_id, recvMsgOpt=2 if muted else 0)
+
+    def mark_unread(self, user: User, conversation_id: str) -> dict[str, Any]:
+        return self._state(user, f"/api/conversations/{conversation_id}/unread", {})
+
+    def read_all(self, user: User, version: int | None = None) -> dict[str, Any]:
+        body = {} if version is None else {"version": version}
+        return self._state(user, "/api/conversations/read-all", body)
+
+    def hide(self, user: User, conversation_id: str) -> dict[str, Any]:
+        return self._state(user, f"/api/conversations/{conversation_id}/hide", {})
+
+    def revoke(self, user: User, conversation_id: str, client_msg_id: str) -> dict[str, Any]:
+        """``{"state": …, "message": the tombstone}``."""
+        path = f"/api/conversations/{conversation_id}/revoke"
+        return self._post(user, path, {"clientMsgID": client_msg_id})
+
+    def history(self, user: User, conversation_id: str) -> list[dict[str, Any]]:
+        answer = self.http.get(
+            f"/api/conversations/{conversation_id}/messages", headers=user.headers
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["messages"]  # type: ignore[no-any-return]
+
+    def sync(self, user: User, *, epoch: str = "", version: int | None = None) -> dict[str, Any]:
+        """A full snapshot, or (with ``epoch`` and ``version``) what changed since."""
+        params: dict[str, Any] = {}
+        if epoch:
+            params["epoch"] = epoch
+        if version is not None:
+            params["version"] = version
+        answer = self.http.get("/api/sync", params=params, headers=user.headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    def record(self, user: User, conversation_id: str) -> dict[str, Any]:
+        """The server's conversation record of ``user`` (from a full snapshot)."""
+        (found,) = [
+            c for c in self.sync(user)["conversations"] if c["conversationID"] == conversation_id
+        ]
+        return found  # type: ignore[no-any-return]
 
     def truth(self, user: User) -> tuple[dict[str, int], int]:
         """The server's unread count per conversation and in total, for ``user``."""
@@ -301,3 +447,66 @@ class App:
 
     def error_banner(self) -> Any:
         return self.page.get_by_test_id("error-banner")
+
+    # -- issue 11: conversation menu, mark all read, what the page shows, IndexedDB -----
+
+    def conversation_menu(self, conversation_id: str, action: str) -> None:
+        """Choose ``action`` (``menu-mute``, ``menu-pin``, ``menu-mark-unread``,
+        ``menu-hide``) in the conversation's menu."""
+        self.item(conversation_id).get_by_test_id("conversation-menu-button").click()
+        choice = self.page.get_by_test_id(action)
+        expect(choice).to_be_visible()
+        choice.click()
+
+    def mark_all_read(self) -> None:
+        self.page.get_by_test_id("mark-all-read").click()
+
+    def state(self) -> dict[str, Any] | None:
+        """What the main screen shows now (``window.__tmState``): status, total, title
+        and per conversation ``{unread, at, marked, muted}``; None off the main screen."""
+        return self.page.evaluate("() => window.__tmState()")  # type: ignore[no-any-return]
+
+    def states(self) -> list[dict[str, Any]]:
+        """Every distinct state shown since the page loaded, in order (any status), each
+        with ``ms``: when it was first shown (performance.now(), ms since navigation)."""
+        return self.page.evaluate("() => window.__tmSeen.states")  # type: ignore[no-any-return]
+
+    def expect_state(self, expected: dict[str, Any], timeout: float = 20) -> None:
+        """Wait until the page shows ``expected`` (total, title, items; see ``shown``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            shown = None if state is None else {k: v for k, v in state.items() if k != "status"}
+            if shown == expected:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"page shows {json.dumps(state)}\nexpected   {json.dumps(expected)}"
+                    "\nconsole:\n" + "\n".join(self.console[-40:])
+                )
+            self.page.wait_for_timeout(100)
+
+    def indexeddb(self) -> dict[str, Any]:
+        """Every record of every IndexedDB database of the page's origin."""
+        return self.page.evaluate(IDB_DUMP)  # type: ignore[no-any-return]
+
+
+def shown(
+    badges: dict[str, int],
+    total: int,
+    *,
+    at: frozenset[str] | set[str] = frozenset(),
+    marked: frozenset[str] | set[str] = frozenset(),
+    muted: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, Any]:
+    """The state the page should show (``App.state`` without the status): exactly these
+    rows with these unread badges, "@" badges, mark-unread dots and muted flags, this
+    total in the header and in the tab title."""
+    return {
+        "total": total,
+        "title": f"({total}) Tidemark" if total else "Tidemark",
+        "items": {
+            cid: {"unread": n, "at": cid in at, "marked": cid in marked, "muted": cid in muted}
+            for cid, n in badges.items()
+        },
+    }
