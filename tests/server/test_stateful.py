@@ -950,9 +950,9 @@ def _by_id(record: dict[str, Any]) -> str:
     return str(record["conversationID"])
 
 
-# About 40-60 s per engine on this shared 2-core machine (CI runs both); a PostgreSQL
+# About 50 s per engine on this shared 2-core machine (CI runs both); a PostgreSQL
 # step costs about twice an SQLite one.
-EXAMPLES = {"sqlite": 70, "postgres": 30}
+EXAMPLES = {"sqlite": 50, "postgres": 25}
 
 
 @pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
