@@ -952,7 +952,7 @@ def _by_id(record: dict[str, Any]) -> str:
 
 # About 50 s per engine on this shared 2-core machine (CI runs both); a PostgreSQL
 # step costs about twice an SQLite one.
-EXAMPLES = {"sqlite": 50, "postgres": 25}
+EXAMPLES = {"sqlite": 50, "postgres": 20}
 
 
 @pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
