@@ -11,6 +11,14 @@ const STATUS_TEXT = {
   [Status.UP_TO_DATE]: "up to date",
 };
 
+/**
+ * The tab title for the SDK's total ("(3) Tidemark", or "Tidemark" at 0). The total is the
+ * SDK's, which already leaves muted conversations out (rule 13): the page counts nothing.
+ */
+export function tabTitle(total) {
+  return total > 0 ? `(${total}) Tidemark` : "Tidemark";
+}
+
 export class StatusView {
   /**
    * @param {import("../model.js").Model} model
@@ -35,7 +43,7 @@ export class StatusView {
       const total = model.total;
       setText(this.total, String(total));
       this.total.classList.toggle("count--zero", total === 0);
-      document.title = total > 0 ? `(${total}) Tidemark` : "Tidemark";
+      document.title = tabTitle(total);
     }
     if (change.status) {
       const status = model.status;
