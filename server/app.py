@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
-from server import api, errors, web
+from server import api, errors, observability, web
 from server.actions.receipts import ReceiptBatcher
 from server.actions.users import PasswordHashing, password_hasher
 from server.config import DEFAULTS
@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["tidemark"] = services
 
+    observability.init_app(app)  # first: it times and logs the whole request
     errors.init_app(app)
     api.init_app(app)
     app.register_blueprint(accounts.bp)

@@ -17,7 +17,7 @@ from typing import Any
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
-from server import ws
+from server import observability, ws
 from server.app import create_app
 from server.errors import ApiError, ErrorCode
 from server.security import security_headers
@@ -163,4 +163,5 @@ async def _error(send: Any, error: ApiError) -> None:
 
 def create_asgi_app() -> TidemarkASGI:
     """The factory ``tidemark serve`` runs in each worker: settings from ``TIDEMARK_*``."""
+    observability.configure_logging()
     return TidemarkASGI(create_app())

@@ -16,9 +16,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from server import metrics
 from server.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
+
+
+class FanoutUnavailable(Exception):
+    """The fan-out's broker (Redis) cannot be reached."""
 
 
 class Connection:
@@ -52,12 +57,13 @@ class Connection:
         self._closed = False
         self._expiry: asyncio.TimerHandle | None = None
 
-    def deliver(self, frame: str) -> None:
-        """Queue a frame for the socket; from any thread, without blocking."""
+    def deliver(self, frame: str, published_at: float) -> None:
+        """Queue a frame for the socket; from any thread, without blocking.
+        ``published_at``: when it was published (``time.time()``), for the lag metric."""
         if self._closed:
             return
         try:
-            self._loop.call_soon_threadsafe(self._arrive, frame)
+            self._loop.call_soon_threadsafe(self._arrive, frame, published_at)
         except RuntimeError:  # the loop has stopped: the server is going down
             self._closed = True
 
@@ -88,12 +94,15 @@ class Connection:
         if self._expiry is not None:
             self._expiry.cancel()
 
-    def _arrive(self, frame: str) -> None:
+    def _arrive(self, frame: str, published_at: float) -> None:
         if self._closed:
             return
         if self.expires_at <= _now_ms():
             self._finish(None)  # nothing more reaches a socket whose token has expired
-        elif self._held is None:
+            return
+        metrics.EVENTS_DELIVERED.inc()
+        metrics.FANOUT_LAG.observe(max(0.0, time.time() - published_at))
+        if self._held is None:
             self._push(frame)
         elif len(self._held) < self.MAX_HELD:
             self._held.append(frame)
@@ -132,7 +141,8 @@ class Hub(Protocol):
         ...
 
     def ping(self) -> None:
-        """Raise if the hub cannot deliver (its broker is unreachable)."""
+        """Raise :class:`FanoutUnavailable` if the hub cannot deliver (its broker is
+        unreachable)."""
         ...
 
     def close(self) -> None: ...
@@ -156,14 +166,16 @@ class LocalHub:
                     del self._connections[connection.user_id]
 
     def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        now = time.time()
         for user_id, event in events:
-            self.deliver_local(user_id, json.dumps(event, separators=(",", ":")))
+            metrics.EVENTS_PUBLISHED.inc()
+            self.deliver_local(user_id, json.dumps(event, separators=(",", ":")), now)
 
-    def deliver_local(self, user_id: str, frame: str) -> None:
+    def deliver_local(self, user_id: str, frame: str, published_at: float) -> None:
         with self._lock:
             targets = list(self._connections.get(user_id, ()))
         for connection in targets:
-            connection.deliver(frame)
+            connection.deliver(frame, published_at)
 
     def revoke(self, user_id: str, token_hash: str) -> None:
         self.revoke_local(user_id, token_hash)
@@ -201,6 +213,7 @@ class RedisHub(LocalHub):
                 "Redis fan-out needs redis-py: pip install 'tidemark[redis]'"
             ) from None
         self._redis = redis.Redis.from_url(redis_url)
+        self._errors = (redis.RedisError, OSError)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.subscribe(**{self.CHANNEL: self._on_message})
         self._thread = self._pubsub.run_in_thread(
@@ -208,14 +221,20 @@ class RedisHub(LocalHub):
         )
 
     def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        now = time.time()
         with self._redis.pipeline(transaction=False) as pipe:
             for user_id, event in events:
-                envelope = {"u": user_id, "f": json.dumps(event, separators=(",", ":"))}
+                metrics.EVENTS_PUBLISHED.inc()
+                frame = json.dumps(event, separators=(",", ":"))
+                envelope = {"u": user_id, "f": frame, "t": now}
                 pipe.publish(self.CHANNEL, json.dumps(envelope))
             pipe.execute()
 
     def ping(self) -> None:
-        self._redis.ping()
+        try:
+            self._redis.ping()
+        except self._errors as error:
+            raise FanoutUnavailable(f"Redis: {type(error).__name__}") from error
 
     def revoke(self, user_id: str, token_hash: str) -> None:
         self._redis.publish(self.CHANNEL, json.dumps({"u": user_id, "r": token_hash}))
@@ -225,7 +244,7 @@ class RedisHub(LocalHub):
         if "r" in envelope:
             self.revoke_local(envelope["u"], envelope["r"])
         else:
-            self.deliver_local(envelope["u"], envelope["f"])
+            self.deliver_local(envelope["u"], envelope["f"], envelope["t"])
 
     @staticmethod
     def _on_error(error: BaseException, pubsub: Any, thread: Any) -> None:

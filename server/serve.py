@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from server import ws
+from server import observability, ws
 from server.protocol import CLOSE_CODES
 
 HEADER_TIMEOUT = 10.0  # seconds from the first byte of a request to its last header line
@@ -178,7 +179,12 @@ def in_thread(app: Any) -> Iterator[str]:
 def run(host: str, port: int, workers: int) -> None:
     """Serve until SIGTERM or SIGINT; settings come from ``TIDEMARK_*`` variables."""
     print(f"Tidemark serving on http://{host}:{port} (pid {os.getpid()})", flush=True)
-    server_config = config(host, port, workers)
+    observability.configure_logging()
+    # Logging is JSON, set up by us in every process (the workers: create_asgi_app).
+    server_config = config(host, port, workers, log_config=None)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here; a scrape of any one reports all of them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tidemark-metrics-")
     if workers == 1:
         uvicorn.Server(server_config).run()
     else:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from server import metrics
 from server.actions import messages, read_state, typing
 from server.actions.users import CurrentUser, authenticate
 from server.api import parse
@@ -172,6 +173,7 @@ class _Session:
         # Subscribe before reading the version: no event can fall between the two. And the
         # token again: a logout that committed before the subscription revoked nothing here.
         self._services.hub.subscribe(connection)
+        metrics.SOCKETS.inc()
         writer = asyncio.create_task(self._write())
         try:
             user = await self._authenticate(token)
@@ -184,6 +186,7 @@ class _Session:
             self._push(None)
         finally:
             self._services.hub.unsubscribe(connection)
+            metrics.SOCKETS.dec()
             connection.close()
         try:
             # What is queued goes out, unless the client stopped reading: then it is cut off.

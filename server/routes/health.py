@@ -6,10 +6,10 @@ Plain routes outside ``/api``: no token, no rate limit, nothing stored.
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from server.api import services
+from server.fanout import FanoutUnavailable
 from server.storage import Unavailable
 
 bp = Blueprint("health", __name__)
@@ -35,8 +35,8 @@ def readyz() -> Response:
     try:
         services().hub.ping()
         checks["fanout"] = "ok"
-    except (RedisError, OSError) as error:
-        checks["fanout"] = f"unreachable: {type(error).__name__}"
+    except FanoutUnavailable as error:
+        checks["fanout"] = f"unreachable: {error}"
     ready = all(value == "ok" for value in checks.values())
     return _answer(200 if ready else 503, {"status": "ready" if ready else "not ready", **checks})
 

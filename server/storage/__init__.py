@@ -20,11 +20,17 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from server import metrics
 from server.errors import ApiError, ErrorCode
 from server.storage import tables
 
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+# Time inside each transaction (metrics.DB_TRANSACTIONS), by kind.
+_WRITE_TIME = metrics.DB_TRANSACTIONS.labels("write")
+_READ_TIME = metrics.DB_TRANSACTIONS.labels("read")
 
 
 class MissingDriverError(RuntimeError):
@@ -95,7 +101,7 @@ class Database:
         try:
             with self._writer, self._write_connection() as conn:
                 tx = Tx(conn)
-                with conn.begin():
+                with _WRITE_TIME.time(), conn.begin():
                     yield tx
                     committing = True  # from here on, COMMIT may have reached the server
         except DBAPIError as error:
@@ -124,7 +130,11 @@ class Database:
         if not self.is_sqlite:
             options["isolation_level"] = "REPEATABLE READ"
         try:
-            with self._connect().execution_options(**options) as conn, conn.begin():
+            with (
+                self._connect().execution_options(**options) as conn,
+                _READ_TIME.time(),
+                conn.begin(),
+            ):
                 yield conn
         except DBAPIError as error:
             if not error.connection_invalidated:
