@@ -47,6 +47,10 @@ class ErrorCode(IntEnum):
     REVOKE_NOT_ALLOWED = auto()
     REVOKE_TOO_LATE = auto()
     NOT_REVOCABLE = auto()
+    FILE_TOO_LARGE = auto()
+    FILE_EMPTY = auto()
+    FILE_TYPE_MISMATCH = auto()
+    FILE_NOT_FOUND = auto()
     INTERNAL = auto()
     UNAVAILABLE = auto()
 

@@ -185,6 +185,8 @@ def test_storage_records_match() -> None:
         group_name="G",
         peer_id=None,
         peer_nickname=None,
+        peer_face_url=None,
+        join_seq=0,
         seq=1,
         server_msg_id="m1",
         client_msg_id="c1",

@@ -40,6 +40,10 @@ export const ErrorCode = Object.freeze({
   "REVOKE_NOT_ALLOWED": 1402,
   "REVOKE_TOO_LATE": 1403,
   "NOT_REVOCABLE": 1404,
+  "FILE_TOO_LARGE": 1601,
+  "FILE_EMPTY": 1602,
+  "FILE_TYPE_MISMATCH": 1603,
+  "FILE_NOT_FOUND": 1604,
   "INTERNAL": 1500,
   "UNAVAILABLE": 1503,
   "NETWORK_ERROR": 10000,
@@ -73,6 +77,10 @@ export const ErrorHttpStatus = Object.freeze({
   "REVOKE_NOT_ALLOWED": 403,
   "REVOKE_TOO_LATE": 403,
   "NOT_REVOCABLE": 400,
+  "FILE_TOO_LARGE": 413,
+  "FILE_EMPTY": 400,
+  "FILE_TYPE_MISMATCH": 415,
+  "FILE_NOT_FOUND": 404,
   "INTERNAL": 500,
   "UNAVAILABLE": 503,
 });
@@ -93,6 +101,8 @@ export const SdkEvent = Object.freeze({
   "OnRecvC2CReadReceipt": "OnRecvC2CReadReceipt",
   "OnRecvGroupReadReceipt": "OnRecvGroupReadReceipt",
   "OnConversationUserInputStatusChanged": "OnConversationUserInputStatusChanged",
+  "OnProgress": "OnProgress",
+  "OnSelfInfoUpdated": "OnSelfInfoUpdated",
 });
 
 export const SdkErrorEvents = Object.freeze([
@@ -137,6 +147,8 @@ export const CloseCode = Object.freeze({
 
 export const ContentType = Object.freeze({
   "TEXT": 101,
+  "PICTURE": 102,
+  "FILE": 105,
   "AT_TEXT": 106,
   "MEMBER_QUIT": 1504,
   "GROUP_OWNER_TRANSFERRED": 1507,
@@ -151,6 +163,8 @@ export const ContentType = Object.freeze({
 
 export const ContentElem = Object.freeze({
   "101": "textElem",
+  "102": "pictureElem",
+  "105": "fileElem",
   "106": "atTextElem",
   "1504": "notificationElem",
   "1507": "notificationElem",
@@ -193,6 +207,8 @@ export const MessageFields = Object.freeze([
   "sessionType",
   "contentType",
   "textElem",
+  "pictureElem",
+  "fileElem",
   "atTextElem",
   "notificationElem",
   "sendTime",
@@ -204,9 +220,11 @@ export const ConversationFields = Object.freeze([
   "userID",
   "groupID",
   "showName",
+  "faceURL",
   "unreadCount",
   "hasReadSeq",
   "maxSeq",
+  "joinSeq",
   "peerHasReadSeq",
   "latestMsg",
   "latestMsgSendTime",

@@ -31,6 +31,8 @@ users = Table(
     metadata,
     Column("user_id", String(32), primary_key=True),
     Column("nickname", String(64), nullable=False),
+    # The avatar: "" or the URL of an image file the user uploaded (issue 12).
+    Column("face_url", String(255), nullable=False, default="", server_default=""),
     Column("password_hash", String(255), nullable=False),
     # Bumped once by every transaction that changes something this user can see.
     Column("version", BigInteger, nullable=False, default=0),
@@ -158,4 +160,68 @@ revocations = Table(
     Column("seq", BigInteger, primary_key=True),
     Column("version", BigInteger, nullable=False),
     Index("ix_revocations_user_version", "user_id", "version"),
+)
+
+# -- issue 12: files, profiles, Web Push ---------------------------------------------------
+
+# One row per stored blob, addressed by the sha256 of its bytes: the same bytes uploaded
+# twice are stored once. ``mime`` is sniffed from the bytes, never taken from the client.
+# Images have their size in pixels and ``thumb_sha256``: the thumbnail, a file row too.
+files = Table(
+    "files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mime", String(127), nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("thumb_sha256", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Who uploaded what (under which name): an uploader may fetch and send their own uploads.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("user_id", String(32), ForeignKey("users.user_id"), primary_key=True),
+    Column("sha256", String(64), ForeignKey("files.sha256"), primary_key=True),
+    Column("file_name", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# The blobs a message shows (the file, an image and its thumbnail): whoever sees the
+# message's seq (rule 11) may fetch them. A revocation deletes its message's rows.
+message_files = Table(
+    "message_files",
+    metadata,
+    Column("conversation_id", String(80), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("sha256", String(64), ForeignKey("files.sha256"), primary_key=True),
+    Index("ix_message_files_sha256", "sha256"),
+)
+
+# One browser's Web Push subscription, tied to the session (token) that made it: logging
+# out of that session removes it. ``previews``: the push may carry the message's text.
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("endpoint_hash", String(64), primary_key=True),
+    Column("endpoint", Text, nullable=False),
+    Column("user_id", String(32), ForeignKey("users.user_id"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("p256dh", String(128), nullable=False),
+    Column("auth", String(64), nullable=False),
+    Column("previews", Boolean, nullable=False, default=False, server_default=false()),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_push_subscriptions_user", "user_id"),
+    Index("ix_push_subscriptions_token", "token_hash"),
+)
+
+# Server-wide secrets made on first start and shared by every server process (the VAPID
+# key pair of Web Push).
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

@@ -34,6 +34,11 @@ so callers can catch a whole family::
     │   ├── RevokeNotAllowedError       1402  (not your message; owners and admins excepted)
     │   ├── RevokeTooLateError          1403  (the revoke window has passed)
     │   └── NotRevocableError           1404  (a notification, or revoked already)
+    ├── FileError                 1601-1604: an upload or a download was refused
+    │   ├── FileTooLargeError           1601  (over the server's upload limit)
+    │   ├── FileEmptyError              1602
+    │   ├── FileTypeMismatchError       1603  (the bytes are not the type declared)
+    │   └── NoSuchFileError             1604  (or not one you may fetch)
     ├── ServerError               1500, and any code this SDK does not know
     │   └── UnavailableError            1503  (database unreachable: try again shortly)
     └── ClientError               10xxx: raised by the SDK, not by the server
@@ -191,6 +196,26 @@ class NotRevocableError(RevokeError):
     code = ErrorCode["NOT_REVOCABLE"]
 
 
+class FileError(SdkError):
+    """An upload or a download the server refused: see the subclasses."""
+
+
+class FileTooLargeError(FileError):
+    code = ErrorCode["FILE_TOO_LARGE"]
+
+
+class FileEmptyError(FileError):
+    code = ErrorCode["FILE_EMPTY"]
+
+
+class FileTypeMismatchError(FileError):
+    code = ErrorCode["FILE_TYPE_MISMATCH"]
+
+
+class NoSuchFileError(FileError):
+    code = ErrorCode["FILE_NOT_FOUND"]
+
+
 class ServerError(SdkError):
     code = ErrorCode["INTERNAL"]
 
@@ -256,6 +281,10 @@ _BY_CODE: dict[int, type[SdkError]] = {
         RevokeNotAllowedError,
         RevokeTooLateError,
         NotRevocableError,
+        FileTooLargeError,
+        FileEmptyError,
+        FileTypeMismatchError,
+        NoSuchFileError,
         ServerError,
         UnavailableError,
         NetworkError,

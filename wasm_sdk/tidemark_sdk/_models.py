@@ -12,7 +12,8 @@ from tidemark_sdk._protocol import CONTENT_ELEMS, CONTENT_TYPES, RECV_MSG_OPTS, 
 
 #: Bump when the cached records change shape: a cache with another schema is dropped.
 #: 2: conversation records gained recvMsgOpt … isHidden, messages atTextElem (issue 11).
-CACHE_SCHEMA = 2
+#: 3: records gained faceURL and joinSeq, messages pictureElem and fileElem (issue 12).
+CACHE_SCHEMA = 3
 
 SINGLE_CHAT = SESSION_TYPES["SINGLE"]
 GROUP_CHAT = SESSION_TYPES["GROUP"]
@@ -36,6 +37,46 @@ class AtTextElem(TypedDict):
     text: str
     atUserList: list[str]  # user IDs, or AT_ALL_TAG for everyone
     atUsersInfo: list[AtUsersInfoItem]
+
+
+class Picture(TypedDict):
+    """One stored image (the original or its thumbnail), measured by the server."""
+
+    uuid: str  # sha256 of the bytes
+    type: str  # MIME type, sniffed by the server
+    size: int
+    width: int
+    height: int
+    url: str  # /api/files/<uuid>, fetched with the bearer token
+
+
+class PictureElem(TypedDict):
+    """An image message's content (contentType 102): OpenIM's pictureElem."""
+
+    sourcePath: str  # always ""
+    sourcePicture: Picture
+    bigPicture: Picture  # the original again
+    snapshotPicture: Picture  # the thumbnail
+
+
+class FileElem(TypedDict):
+    """A file message's content (contentType 105): OpenIM's fileElem, plus fileType."""
+
+    filePath: str  # always ""
+    uuid: str
+    sourceUrl: str
+    fileName: str
+    fileSize: int
+    fileType: str  # MIME type, sniffed by the server
+
+
+class PublicUser(TypedDict):
+    """OpenIM's PublicUserItem."""
+
+    userID: str
+    nickname: str
+    faceURL: str
+    ex: str
 
 
 class NotificationElem(TypedDict):
@@ -79,6 +120,8 @@ class Message(TypedDict):
     sessionType: int
     contentType: int
     textElem: TextElem | None
+    pictureElem: PictureElem | None
+    fileElem: FileElem | None
     atTextElem: AtTextElem | None
     notificationElem: NotificationElem | None
     sendTime: int
@@ -90,9 +133,11 @@ class Conversation(TypedDict):
     userID: str
     groupID: str
     showName: str
+    faceURL: str  # the peer's avatar (single chats)
     unreadCount: int
     hasReadSeq: int
     maxSeq: int
+    joinSeq: int  # groups: seqs at or below it are outside this user's window (rule 11)
     peerHasReadSeq: int
     latestMsg: Message | None
     latestMsgSendTime: int
