@@ -1,4 +1,5 @@
-"""``tidemark serve``: API, WebSocket and the page in one process (or several)."""
+"""``tidemark serve``: API, WebSocket and the page in one process (or several);
+``tidemark doctor``: check the settings it would run with."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from server import serve
+from server import doctor, serve
 from server.app import create_app
 
 
@@ -16,20 +17,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tidemark", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_command = commands.add_parser("serve", help="run the server")
-    serve_command.add_argument("--host", default=os.environ.get("TIDEMARK_HOST", "127.0.0.1"))
-    serve_command.add_argument(
-        "--port", type=int, default=int(os.environ.get("TIDEMARK_PORT", "8000"))
+    doctor_command = commands.add_parser(
+        "doctor", help="check the settings (TIDEMARK_* and these options) and exit: 1 if unsafe"
     )
-    serve_command.add_argument(
-        "--database-url", help="default: TIDEMARK_DATABASE_URL or an SQLite file"
-    )
-    serve_command.add_argument("--redis-url", help="Redis pub/sub fan-out between server processes")
-    serve_command.add_argument(
-        "--workers",
-        type=int,
-        default=int(os.environ.get("TIDEMARK_WORKERS", "1")),
-        help="server processes sharing the port (more than one needs --redis-url)",
-    )
+    for command in (serve_command, doctor_command):
+        command.add_argument("--host", default=os.environ.get("TIDEMARK_HOST", "127.0.0.1"))
+        command.add_argument(
+            "--port", type=int, default=int(os.environ.get("TIDEMARK_PORT", "8000"))
+        )
+        command.add_argument(
+            "--database-url", help="default: TIDEMARK_DATABASE_URL or an SQLite file"
+        )
+        command.add_argument("--redis-url", help="Redis pub/sub fan-out between server processes")
+        command.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("TIDEMARK_WORKERS", "1")),
+            help="server processes sharing the port (more than one needs --redis-url)",
+        )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -40,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["TIDEMARK_DATABASE_URL"] = args.database_url
     if args.redis_url:
         os.environ["TIDEMARK_REDIS_URL"] = args.redis_url
+    if args.command == "doctor":
+        os.environ["TIDEMARK_HOST"] = args.host
+        return doctor.run(workers=args.workers)
     if args.workers > 1 and not os.environ.get("TIDEMARK_REDIS_URL"):
         parser.error("--workers above 1 needs --redis-url: events must reach every process")
     if args.workers > 1:
