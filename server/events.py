@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, field_validator
 
 from server.protocol import SERVER_EVENT_TYPES, SERVER_EVENTS
-from server.schemas import Conversation, GroupReader, Message, Receipt
+from server.schemas import Conversation, GroupReader, Message, PublicUser, Receipt
 
 
 class _Typed(BaseModel):
@@ -87,6 +87,15 @@ class Typing(_Ephemeral):
     expiresInMs: Annotated[int, Field(gt=0)]
 
 
+class UserUpdated(_Typed):
+    """The user's own profile, to their own devices: the profile is the whole state (no
+    version: a later copy simply replaces an earlier one)."""
+
+    TYPE = SERVER_EVENT_TYPES["USER_UPDATED"]
+
+    user: PublicUser
+
+
 EVENT_MODELS: tuple[type[_Typed], ...] = (
     MessageNew,
     ConversationChanged,
@@ -94,6 +103,7 @@ EVENT_MODELS: tuple[type[_Typed], ...] = (
     MessageRevoked,
     ReceiptGroup,
     Typing,
+    UserUpdated,
 )
 
 if {model.TYPE for model in EVENT_MODELS} != set(SERVER_EVENTS):
@@ -113,11 +123,18 @@ Event = Annotated[
     | Annotated[ReceiptC2C, Tag(ReceiptC2C.TYPE)]
     | Annotated[MessageRevoked, Tag(MessageRevoked.TYPE)]
     | Annotated[ReceiptGroup, Tag(ReceiptGroup.TYPE)]
-    | Annotated[Typing, Tag(Typing.TYPE)],
+    | Annotated[Typing, Tag(Typing.TYPE)]
+    | Annotated[UserUpdated, Tag(UserUpdated.TYPE)],
     Discriminator(_event_type),
 ]
 EVENT_ADAPTER: TypeAdapter[
-    MessageNew | ConversationChanged | ReceiptC2C | MessageRevoked | ReceiptGroup | Typing
+    MessageNew
+    | ConversationChanged
+    | ReceiptC2C
+    | MessageRevoked
+    | ReceiptGroup
+    | Typing
+    | UserUpdated
 ] = TypeAdapter(Event)
 
 
@@ -171,3 +188,8 @@ def typing(conversation_id: str, user_id: str, focus: bool) -> dict[str, Any]:
         "focus": focus,
         "expiresInMs": TYPING_TTL_MS,
     }
+
+
+def user_updated(user: dict[str, Any]) -> dict[str, Any]:
+    """``user``: the PublicUser after the change."""
+    return {"type": UserUpdated.TYPE, "user": user}

@@ -431,3 +431,189 @@ class ErrorResponse(BaseModel):
     errCode: int
     errMsg: str
     error: str
+
+
+# -- issue 12: message search ----------------------------------------------------------------
+
+if TYPE_CHECKING:
+
+    class SearchResultItem(BaseModel): ...
+
+else:
+    SearchResultItem = RECORD_MODELS["SearchResultItem"]
+
+Keyword = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class SearchRequest(Body):
+    """OpenIM's searchLocalMessages parameters (answered by the server, whole history)."""
+
+    keywordList: Annotated[
+        list[Keyword],
+        Field(
+            min_length=1,
+            max_length=5,
+            description="words to find; the last word of each matches as a prefix",
+        ),
+    ]
+    conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    keywordListMatchType: Literal[0, 1] = Field(
+        default=0, description="0: any keyword (OpenIM's default), 1: all of them"
+    )
+    # A bound keeps the offset, (pageIndex - 1) * count, well inside a BIGINT.
+    pageIndex: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    count: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class SearchResponse(BaseModel):
+    totalCount: int = Field(ge=0, description="how many messages matched, on every page")
+    searchResultItems: list[SearchResultItem]
+
+
+# --- People: profiles and the directory (issue 12) ---------------------------------------
+
+if TYPE_CHECKING:
+
+    class PublicUser(BaseModel): ...
+
+else:
+    PublicUser = RECORD_MODELS["PublicUser"]
+
+#: An avatar is an image the caller uploaded, by its sha256 (the uuid of UploadedFile).
+FACE_URL_PATTERN = r"^(|/api/files/[0-9a-f]{64})$"
+
+
+class SetSelfInfoRequest(Body):
+    """OpenIM's setSelfInfo: the fields given change, the others stay."""
+
+    nickname: Name | None = None
+    faceURL: (
+        Annotated[
+            str,
+            StringConstraints(pattern=FACE_URL_PATTERN),
+            Field(description='"" (no avatar) or /api/files/<uuid> of an image you uploaded'),
+        ]
+        | None
+    ) = None
+
+
+class SelfInfo(PublicUser):  # type: ignore[misc,valid-type]
+    """getSelfUserInfo: the public profile and when the account was made."""
+
+    createTime: int
+
+
+class UsersQuery(Query):
+    userIDs: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=100 * 33),
+        Field(description="1-100 user IDs, comma-separated"),
+    ]
+
+
+class UserSearchQuery(Query):
+    keyword: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    count: Annotated[int, Field(ge=1, le=50)] = 20
+
+
+class PublicUserList(BaseModel):
+    users: list[PublicUser]
+
+
+# --- Web Push (issue 12) -----------------------------------------------------------------
+
+
+class PushKeyResponse(BaseModel):
+    publicKey: str = Field(
+        description="the VAPID public key: base64url of the uncompressed P-256 point"
+        " (the applicationServerKey of PushManager.subscribe)"
+    )
+
+
+class PushKeys(Body):
+    p256dh: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    auth: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class PushSubscriptionRequest(Body):
+    """A PushSubscription's JSON (endpoint and keys) and whether pushes may show text."""
+
+    endpoint: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    keys: PushKeys
+    previews: bool = False
+    expirationTime: int | None = Field(
+        default=None, description="PushSubscription.toJSON() gives it: accepted, unused"
+    )
+
+
+class PushSubscriptionResponse(BaseModel):
+    endpoint: str
+    previews: bool
+
+
+class PushUnsubscribeRequest(Body):
+    endpoint: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+# -- images and files (issue 12) -----------------------------------------------------------
+
+Sha256 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{64}$"),
+    Field(description="a file's ID: the sha256 of its bytes, lowercase hex"),
+]
+FileName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,255}$"),
+    Field(description="1-255 characters, no control characters"),
+]
+
+
+class UploadQuery(Query):
+    """``PUT /api/files?name=…&kind=…``: the body is the file's bytes."""
+
+    name: FileName
+    kind: Literal["image", "file"] = Field(
+        default="file", description="image: must be a PNG, JPEG, GIF or WebP that decodes"
+    )
+
+
+class DownloadQuery(Query):
+    download: bool = Field(default=False, description="1: always as an attachment")
+
+
+class FileRef(BaseModel):
+    """A file by its uuid; other fields (what the client's elem holds) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    uuid: Sha256
+
+
+class PictureElemRequest(BaseModel):
+    """A picture message's content: only ``sourcePicture.uuid`` is read; the server fills
+    in the rest from the upload."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    sourcePicture: FileRef
+
+
+class FileElemRequest(BaseModel):
+    """A file message's content: the upload's uuid, and the name to show (default: the
+    name it was uploaded under); other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    uuid: Sha256
+    fileName: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{0,255}$")] = Field(
+        default="", description="empty: the upload's name"
+    )
+
+
+if TYPE_CHECKING:
+
+    class UploadedFile(BaseModel): ...
+
+else:
+    UploadedFile = RECORD_MODELS["UploadedFile"]

@@ -156,6 +156,7 @@ def test_server_event_builders_match() -> None:
         "positions": {"a": 1},
         "user_id": "a",
         "focus": True,
+        "user": {"userID": "a", "nickname": "A", "faceURL": "", "ex": ""},
     }
     built = {}
     for kind, fields in protocol.SERVER_EVENTS.items():

@@ -118,6 +118,7 @@ export const ServerEvent = Object.freeze({
   "MESSAGE_REVOKED": "message.revoked",
   "RECEIPT_GROUP": "receipt.group",
   "TYPING": "typing",
+  "USER_UPDATED": "user.updated",
 });
 
 export const Frame = Object.freeze({
