@@ -497,7 +497,7 @@ class SetSelfInfoRequest(Body):
     ) = None
 
 
-class SelfInfo(PublicUser):  # type: ignore[misc,valid-type]
+class SelfInfo(PublicUser):
     """getSelfUserInfo: the public profile and when the account was made."""
 
     createTime: int
