@@ -617,3 +617,40 @@ if TYPE_CHECKING:
 
 else:
     UploadedFile = RECORD_MODELS["UploadedFile"]
+
+
+# -- issue 12: message search ----------------------------------------------------------------
+
+if TYPE_CHECKING:
+
+    class SearchResultItem(BaseModel): ...
+
+else:
+    SearchResultItem = RECORD_MODELS["SearchResultItem"]
+
+Keyword = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class SearchRequest(Body):
+    """OpenIM's searchLocalMessages parameters (answered by the server, whole history)."""
+
+    keywordList: Annotated[
+        list[Keyword],
+        Field(
+            min_length=1,
+            max_length=5,
+            description="words to find; the last word of each matches as a prefix",
+        ),
+    ]
+    conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    keywordListMatchType: Literal[0, 1] = Field(
+        default=0, description="0: any keyword (OpenIM's default), 1: all of them"
+    )
+    # A bound keeps the offset, (pageIndex - 1) * count, well inside a BIGINT.
+    pageIndex: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    count: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class SearchResponse(BaseModel):
+    totalCount: int = Field(ge=0, description="how many messages matched, on every page")
+    searchResultItems: list[SearchResultItem]
