@@ -22,6 +22,7 @@ from benchmarks import (
     b4_sync,
     b5_unread,
     b6_longtasks,
+    b7_connections,
     b10_group_read,
     b11_read_all,
     plots,
@@ -54,6 +55,10 @@ def _b6(args: argparse.Namespace) -> Any:
     return b6_longtasks.run(args.tiny)
 
 
+def _b7(args: argparse.Namespace) -> Any:
+    return b7_connections.run(args.tiny)
+
+
 def _b10(args: argparse.Namespace) -> Any:
     return b10_group_read.run(args.tiny)
 
@@ -69,6 +74,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "B4": _b4,
     "B5": _b5,
     "B6": _b6,
+    "B7": _b7,
     "B10": _b10,
     "B11": _b11,
 }
@@ -186,6 +192,44 @@ def table(results: dict[str, Any]) -> str:
                     f"{r['steady_lost']} not delivered",
                 )
             )
+    if "B7" in results:
+        r = results["B7"]
+        n = r["devices"]
+        rows.append(
+            (
+                "B7",
+                f"server RSS, {n} sockets connected",
+                f"{r['server_rss_mb_connected']:.0f} MB",
+                "",
+                "",
+                "",
+                f"{r['rss_mb_per_1000_sockets']:.1f} MB per 1,000; target ≤ 1 GiB; "
+                f"RLIMIT_NOFILE raised {r['nofile_limit_before']} → {r['nofile_limit']}",
+            )
+        )
+        rows.append(
+            (
+                "B7",
+                f"server CPU idle, {n} sockets ({r['pings_per_s']:.0f} pings/s)",
+                f"{r['idle_cpu_percent_of_core']:.1f} %",
+                "",
+                "",
+                "",
+                f"of one core; target ≤ 5 %; {r['still_open']} of {n} still open at the end",
+            )
+        )
+        d = r["delivery_ms"] or {"median": float("nan"), "p90": float("nan"), "p99": float("nan")}
+        rows.append(
+            (
+                "B7",
+                f"delivery while {n} connected",
+                f"{d['median']:.1f} ms",
+                f"{d['p90']:.1f} ms",
+                f"{d['p99']:.1f} ms",
+                str(r["delivered"]),
+                f"of {r['sends']} sent; target p99 ≤ 100 ms",
+            )
+        )
     if "B4" in results:
         r = results["B4"]
         for case in ("full", "catchup"):

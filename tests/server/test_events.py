@@ -248,18 +248,40 @@ def test_logout_ends_only_the_sockets_of_that_token(app, open_ws, live_users):
     assert _request(theirs, 1, "sendMessage", body)["data"]["message"]["seq"] == 1
 
 
-def test_a_revocation_the_hub_missed_ends_the_socket_at_the_next_heartbeat(
-    app, open_ws, live_users
+def test_a_revocation_the_hub_missed_ends_the_socket_at_the_next_due_heartbeat(
+    app, open_ws, live_users, monkeypatch
 ):
+    import server.ws
+
     alice, _ = live_users
     ws = open_ws(alice.token)
     _recv(ws)
     with app.extensions["tidemark"].db.write() as tx:  # the token goes, no revocation sent
         tx.conn.execute(delete(tokens).where(tokens.c.user_id == alice.user_id))
+    monkeypatch.setattr(server.ws, "TOKEN_RECHECK_SECONDS", 0.0)  # the recheck is due
     ws.send(json.dumps({"type": "ping"}))
     assert _recv(ws)["error"] == "UNAUTHORIZED"
     with pytest.raises(ConnectionClosed):
         ws.recv(timeout=5)
+
+
+def test_heartbeats_ask_the_database_only_when_a_recheck_is_due_and_requests_always(
+    app, open_ws, live_users
+):
+    alice, bob = live_users
+    ws = open_ws(alice.token)
+    _recv(ws)
+    with app.extensions["tidemark"].db.write() as tx:  # the token goes, no revocation sent
+        tx.conn.execute(delete(tokens).where(tokens.c.user_id == alice.user_id))
+    ws.send(json.dumps({"type": "ping"}))
+    assert _recv(ws) == {"type": "pong"}  # within TOKEN_RECHECK_SECONDS: no database read
+    body = {"recvID": bob.user_id, "clientMsgID": "after-logout", "text": "must not land"}
+    ws.send(json.dumps({"type": "request", "id": 1, "op": "sendMessage", "body": body}))
+    assert _recv(ws)["error"] == "UNAUTHORIZED"  # a write checks the token first
+    with pytest.raises(ConnectionClosed):
+        ws.recv(timeout=5)
+    answer = bob.call("GET", "/api/sync")
+    assert all(c["maxSeq"] == 0 for c in answer["conversations"])  # nothing was sent
 
 
 # --- Requests over the socket -------------------------------------------------------------
