@@ -54,6 +54,19 @@ def asset(build_id: str, filename: str) -> Response:
     return response
 
 
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """The page's service worker (web/sw.js) at the root, so that its scope is the whole page.
+
+    Revalidated on every load, so that a new version reaches browsers at once (they also
+    check it themselves at least daily).
+    """
+    response = send_from_directory(_web_root(), "sw.js", mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
 @bp.get("/")
 @bp.get("/<path:filename>")
 def page(filename: str = "index.html") -> Response:

@@ -13,6 +13,16 @@ import { atMentions } from "./ui/mentions.js";
 const LOGGED_IN = 3;
 const LOGGING_IN = 2;
 const HISTORY_PAGE = 30;
+/** Opening at a search hit: this many newer messages load with it (the rest on scrolling down). */
+const AROUND_NEWER = 10;
+/** The search box asks this long after the last keystroke. */
+const SEARCH_DEBOUNCE_MS = 300;
+/** The "New chat" picker asks searchUsers this long after the last keystroke (30 per minute). */
+const PEOPLE_DEBOUNCE_MS = 250;
+/** What the server's upload limit is by default (MAX_UPLOAD_BYTES), if its refusal does not say. */
+const DEFAULT_UPLOAD_LIMIT = 25 * 1024 * 1024;
+/** The image types the server takes as images (kind=image); anything else goes as a file. */
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 const USER_ID = /^[a-z0-9][a-z0-9.-]{0,31}$/;
 const USER_ID_RULE = "User IDs are 1–32 characters: a–z, 0–9, dot and dash.";
 const NOT_FOUND_CODES = new Set([ErrorCode.NOT_FOUND, ErrorCode.CONVERSATION_NOT_FOUND]);
@@ -50,6 +60,47 @@ function parseUserIDs(text) {
   return [...new Set(String(text).split(/[\s,;]+/).map((s) => s.trim().toLowerCase()).filter(Boolean))];
 }
 
+/** A byte count for people: "512 B", "1.4 KiB", "25 MiB". */
+export function humanSize(bytes) {
+  const n = Math.max(0, Number(bytes) || 0);
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 10 || Number.isInteger(value) ? 0 : 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** The words of a search box: up to 5 distinct words of at most 100 characters. */
+export function searchKeywords(text) {
+  const words = String(text).trim().split(/\s+/).filter(Boolean).map((w) => w.slice(0, 100));
+  return [...new Set(words.map((w) => w.toLowerCase()))].slice(0, 5);
+}
+
+/** Why a file was not sent, in words (1601: too large, naming the limit; 1603: not an image). */
+export function uploadErrorText(error, fileName) {
+  const { errCode, errMsg } = asError(error);
+  const name = fileName ? `“${fileName}”` : "The file";
+  if (errCode === ErrorCode.FILE_TOO_LARGE) {
+    const stated = String(errMsg).match(/(\d{4,})/);
+    const limit = stated ? Number(stated[1]) : DEFAULT_UPLOAD_LIMIT;
+    return `${name} is too large to send: the limit is ${humanSize(limit)}.`;
+  }
+  if (errCode === ErrorCode.FILE_TYPE_MISMATCH) {
+    return `${name} is not an image Tidemark can show (PNG, JPEG, GIF or WebP), or its type is not what it claims.`;
+  }
+  if (errCode === ErrorCode.FILE_EMPTY) return `${name} is empty.`;
+  return `${name} was not sent: ${errMsg}`;
+}
+
+/** Whether `file` goes as an image message (the server checks it again). */
+export function isImageFile(file) {
+  return IMAGE_TYPES.has(String(file?.type ?? "").toLowerCase());
+}
+
 /** The conversation ID the SDK gives a chat with `sourceID` (a user, or a group). */
 export function conversationIDFor(type, myUserID, sourceID) {
   if (type === SessionType.GROUP) return `sg_${sourceID}`;
@@ -81,6 +132,12 @@ export class Controller {
   #draftAsked = new Map();
   /** Conversation actions in flight, by `${method} ${conversationID}` (one at a time). */
   #acting = new Set();
+  /** The search box's pending question (timer 0: none). */
+  #searchTimer = 0;
+  /** The picker's pending question. */
+  #peopleTimer = 0;
+  /** User IDs whose profiles were asked for (getUsersInfo), so each is asked once. */
+  #peopleAsked = new Set();
 
   /**
    * @param {import("./model.js").Model} model
@@ -88,8 +145,10 @@ export class Controller {
    * @param {{storage: Storage, visible: () => boolean, now?: () => number,
    *          setTimer?: (run: () => void, ms: number) => any, clearTimer?: (timer: any) => void}} env
    */
-  constructor(model, sdk, { storage, visible, now = Date.now, setTimer, clearTimer }) {
+  constructor(model, sdk, { storage, visible, now = Date.now, setTimer, clearTimer, onLogout }) {
     this.model = model;
+    /** Run before the SDK logs out (the page's push subscription goes with the session). */
+    this.onLogout = onLogout ?? (async () => {});
     this.sdk = sdk;
     this.storage = storage;
     this.visible = visible;
@@ -156,6 +215,10 @@ export class Controller {
       for (const one of Array.isArray(info) ? info : [info]) model.messageRevoked(one);
     });
     sdk.on(SdkEvent.OnRecvGroupReadReceipt, (data) => this.#groupReceipt(data));
+    sdk.on(SdkEvent.OnProgress, (data) => {
+      for (const one of Array.isArray(data) ? data : [data]) model.uploadProgress(one?.clientMsgID, one?.progress);
+    });
+    sdk.on(SdkEvent.OnSelfInfoUpdated, (user) => model.selfUpdated(user));
     sdk.on(SdkEvent.OnConversationUserInputStatusChanged, (data) => this.#typingEvent(data));
     // OnRecvC2CReadReceipt needs nothing: the peer's read position comes in the
     // conversation record (OnConversationChanged, announced before the receipt).
@@ -187,7 +250,9 @@ export class Controller {
   async #whoAmI(restoredUserID) {
     try {
       const self = await this.sdk.call("getSelfUserInfo");
-      if (self?.userID) return { userID: self.userID, nickname: self.nickname || self.userID };
+      if (self?.userID) {
+        return { userID: self.userID, nickname: self.nickname || self.userID, ...(self.faceURL ? { faceURL: self.faceURL } : {}) };
+      }
     } catch {
       // an SDK without getSelfUserInfo: fall back to what ready said, or the page's note
     }
@@ -243,6 +308,11 @@ export class Controller {
   }
 
   async logout() {
+    try {
+      await this.onLogout();
+    } catch (error) {
+      console.warn("Tidemark: push unsubscribe failed", asError(error).errMsg);
+    }
     try {
       await this.sdk.call("logout");
     } catch (error) {
@@ -351,16 +421,68 @@ export class Controller {
     }
   }
 
-  #open(id, peer = "") {
+  #open(id, peer = "", focusSeq = 0) {
     const { model } = this;
-    if (model.chat?.id !== id) {
+    const same = model.chat?.id === id;
+    if (same && focusSeq && [...model.chat.messages.values()].some((m) => m.seq === focusSeq)) {
+      model.focusOn(model.chat.key, focusSeq); // shown already: only brought into view
+    } else if (!same || focusSeq) {
       this.stopComposing();
       this.flushDraft();
-      model.openChat(id, { peer });
-      this.#loadLatest();
+      model.openChat(id, { peer, focusSeq });
+      if (focusSeq) this.#loadAround(focusSeq);
+      else this.#loadLatest();
       if (model.chat.type === SessionType.GROUP) this.#loadMembers();
     }
     if (model.conversations.has(id)) this.autoMarkRead("open");
+  }
+
+  /**
+   * Open a conversation at the message `seq` (a search hit): the history around it (the
+   * page up to AROUND_NEWER newer messages: getAdvancedHistoryMessageList pages by
+   * lastMinSeq, messages before it), the hit brought into view and highlighted.
+   */
+  openAt(id, seq) {
+    if (!this.model.conversations.has(id) || !(Number(seq) > 0)) return;
+    this.#open(id, "", Number(seq));
+  }
+
+  async #loadAround(seq) {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat) return;
+    try {
+      const page = await sdk.call("getAdvancedHistoryMessageList", {
+        conversationID: chat.id,
+        count: HISTORY_PAGE,
+        lastMinSeq: seq + AROUND_NEWER + 1,
+      });
+      model.historyAnswered(chat.key, page, { around: true });
+    } catch (error) {
+      if (model.chat === chat) model.showError(`Could not load messages: ${asError(error).errMsg}`);
+      model.historyFailed(chat.key);
+    }
+  }
+
+  /** The page after the newest message shown (history opened at a search hit, scrolled down). */
+  async loadNewer() {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || !chat.loaded || !chat.hasNewer || chat.loadingNewer) return;
+    const from = highestSeq(chat);
+    model.newerLoading(chat.key);
+    try {
+      const page = await sdk.call("getAdvancedHistoryMessageList", {
+        conversationID: chat.id,
+        count: HISTORY_PAGE,
+        lastMinSeq: from + HISTORY_PAGE + 1,
+      });
+      const list = Array.isArray(page?.messageList) ? page.messageList.filter((m) => m.seq > from) : [];
+      model.historyAnswered(chat.key, { ...page, messageList: list }, { newer: true });
+    } catch (error) {
+      if (model.chat === chat) model.showError(`Could not load newer messages: ${asError(error).errMsg}`);
+      model.historyFailed(chat.key, { newer: true });
+    }
   }
 
   /** The newest page of history (on open, and when the conversation moved past what we show). */
@@ -415,10 +537,12 @@ export class Controller {
   #onChange(change) {
     const chat = this.model.chat;
     if (change.messages && chat?.type === SessionType.GROUP && chat.loaded) this.#messagesShown(chat);
+    if (change.members && chat?.members.loaded) this.#loadPeople(chat.members.list.map((m) => m.userID));
     const record = this.model.openRecord;
     if (!record || !change.conversations?.changed.includes(record)) return;
-    // Messages a sync brought in are not announced as new: fetch what we do not show.
-    if (chat.loaded && record.maxSeq > highestSeq(chat)) this.#loadLatest();
+    // Messages a sync brought in are not announced as new: fetch what we do not show
+    // (not while older history shows: they come with the newer pages).
+    if (chat.loaded && !chat.hasNewer && record.maxSeq > highestSeq(chat)) this.#loadLatest();
     if ((Number(record.unreadCount) || 0) > 0) this.autoMarkRead("new messages");
   }
 
@@ -911,14 +1035,42 @@ export class Controller {
     return true;
   }
 
+  /**
+   * Send files in the open chat (the attach button, a paste, a drop): images (PNG, JPEG,
+   * GIF, WebP) as image messages, anything else as file messages, one message each. The
+   * pending message shows the upload's progress (OnProgress); a refusal says why.
+   * @param {File[]} files
+   */
+  async sendFiles(files) {
+    const { model, sdk } = this;
+    const chat = model.chat;
+    if (!chat || readOnlyReason(model.openRecord)) return;
+    for (const file of files) {
+      if (!file) continue;
+      let message;
+      try {
+        message = isImageFile(file)
+          ? await sdk.call("createImageMessageByFile", { file })
+          : await sdk.call("createFileMessageByFile", { file, fileName: file.name });
+      } catch (error) {
+        model.showError(uploadErrorText(error, file.name), "upload");
+        continue;
+      }
+      if (model.chat !== chat) return;
+      model.messageCreated(chat.key, message, { localFile: file });
+      await this.#deliver(chat, message, file.name);
+    }
+  }
+
   /** Send a failed message again; the same clientMsgID makes the server keep one copy. */
   async retry(clientMsgID) {
     const chat = this.model.chat;
+    const fileName = chat?.messages.get(clientMsgID)?.localFile?.name ?? "";
     const message = chat && this.model.messageRetried(chat.key, clientMsgID);
-    if (message) await this.#deliver(chat, message);
+    if (message) await this.#deliver(chat, message, fileName);
   }
 
-  async #deliver(chat, message) {
+  async #deliver(chat, message, fileName = "") {
     const { model, sdk } = this;
     const target = chat.type === SessionType.GROUP
       ? { recvID: "", groupID: chat.groupID }
@@ -926,10 +1078,153 @@ export class Controller {
     try {
       const sent = await sdk.call("sendMessage", { ...target, message });
       model.messageSent(chat.key, sent);
+      if (fileName) model.clearError("upload");
       if (!model.conversations.has(chat.id)) await this.refresh();
+      // Writing while older history shows (a search hit): the newest messages come back.
+      if (model.chat === chat && chat.hasNewer) this.#loadLatest();
     } catch (error) {
       model.messageFailed(chat.key, message.clientMsgID);
-      model.showError(`Message not sent: ${asError(error).errMsg}`);
+      if (fileName) model.showError(uploadErrorText(error, fileName), "upload");
+      else model.showError(`Message not sent: ${asError(error).errMsg}`);
+    }
+  }
+
+  /** An object URL (blob:) of a file the server keeps (IMSDK.getFileURL, fetched with the token). */
+  fileURL(url) {
+    return this.sdk.call("getFileURL", { url });
+  }
+
+  // -- search ---------------------------------------------------------------------------
+
+  /** The search box now holds `text`: asked shortly after the last keystroke ("" clears). */
+  searchChanged(text) {
+    this.clearTimer(this.#searchTimer);
+    this.#searchTimer = 0;
+    const query = String(text).trim();
+    if (!query) {
+      this.model.searchAsked("", []);
+      return;
+    }
+    this.#searchTimer = this.setTimer(() => {
+      this.#searchTimer = 0;
+      this.search(query);
+    }, SEARCH_DEBOUNCE_MS);
+  }
+
+  /** Search every conversation's whole history on the server (searchLocalMessages). */
+  async search(query) {
+    const { model, sdk } = this;
+    const keywords = searchKeywords(query);
+    if (keywords.length === 0) {
+      model.searchAsked("", []);
+      return;
+    }
+    model.searchAsked(query, keywords);
+    try {
+      // All the words (match type 1): a second word narrows the results.
+      const answer = await sdk.call("searchLocalMessages", {
+        keywordList: keywords, keywordListMatchType: 1, pageIndex: 1, count: 50,
+      });
+      model.searchAnswered(query, answer);
+      model.clearError("search");
+    } catch (error) {
+      model.searchAnswered(query, null, { failed: true });
+      model.showError(`Search failed: ${asError(error).errMsg}`, "search");
+    }
+  }
+
+  // -- people ---------------------------------------------------------------------------
+
+  /** The picker's field now holds `text`: searchUsers shortly after the last keystroke. */
+  pickerChanged(text) {
+    this.clearTimer(this.#peopleTimer);
+    this.#peopleTimer = 0;
+    const keyword = String(text).trim().toLowerCase().slice(0, 64);
+    this.model.pickerAsked(keyword);
+    if (!keyword) return;
+    this.#peopleTimer = this.setTimer(() => {
+      this.#peopleTimer = 0;
+      this.#searchPeople(keyword);
+    }, PEOPLE_DEBOUNCE_MS);
+  }
+
+  async #searchPeople(keyword) {
+    const { model, sdk } = this;
+    try {
+      const users = await sdk.call("searchUsers", { keyword, count: 20 });
+      model.pickerAnswered(keyword, listOf(users, "users"));
+      model.clearError("people");
+    } catch (error) {
+      model.pickerAnswered(keyword, [], { failed: true });
+      model.showError(`Could not search people: ${asError(error).errMsg}`, "people");
+    }
+  }
+
+  /** The public profiles of `userIDs` (avatars in the member panel), each asked once. */
+  async #loadPeople(userIDs) {
+    const { model, sdk } = this;
+    const wanted = [...new Set(userIDs)].filter((id) => id && !this.#peopleAsked.has(id) && !model.people.has(id));
+    if (wanted.length === 0 || !sdk.has("getUsersInfo")) return;
+    for (const id of wanted) this.#peopleAsked.add(id);
+    for (let i = 0; i < wanted.length; i += 100) {
+      const batch = wanted.slice(i, i + 100);
+      try {
+        model.peopleKnown(listOf(await sdk.call("getUsersInfo", batch), "users"));
+      } catch (error) {
+        for (const id of batch) this.#peopleAsked.delete(id); // asked again next time
+        console.warn("Tidemark: getUsersInfo failed", asError(error).errMsg);
+      }
+    }
+  }
+
+  /**
+   * Save my profile: the avatar (`file`, uploaded first) and the nickname, in one
+   * setSelfInfo. The page shows them when OnSelfInfoUpdated reports them (every device
+   * gets it). True once saved.
+   * @param {{nickname?: string, file?: File | null, removeAvatar?: boolean}} changes
+   */
+  async saveProfile({ nickname, file = null, removeAvatar = false }) {
+    const { model, sdk } = this;
+    const me = model.me;
+    if (!me) return false;
+    const info = {};
+    const name = String(nickname ?? "").trim();
+    if (nickname !== undefined && name !== (me.nickname ?? "")) {
+      if (!name || name.length > 64) {
+        model.showError("A display name has 1–64 characters.", "profile");
+        return false;
+      }
+      info.nickname = name;
+    }
+    try {
+      if (file) {
+        if (!isImageFile(file)) {
+          model.showError(`“${file.name}” is not a PNG, JPEG, GIF or WebP image.`, "profile");
+          return false;
+        }
+        const uploaded = await sdk.call("uploadFile", { file, name: file.name });
+        info.faceURL = uploaded?.url ?? "";
+      } else if (removeAvatar) {
+        info.faceURL = "";
+      }
+    } catch (error) {
+      model.showError(uploadErrorText(error, file?.name), "profile");
+      return false;
+    }
+    if (Object.keys(info).length === 0) return true;
+    try {
+      await sdk.call("setSelfInfo", info);
+      // OnSelfInfoUpdated has come (or comes); the server's answer settles it either way.
+      try {
+        model.selfUpdated(await sdk.call("getSelfUserInfo"));
+      } catch {
+        // the event brings it
+      }
+      model.clearError("profile");
+      return true;
+    } catch (error) {
+      model.showError(`Could not save the profile: ${asError(error).errMsg}`, "profile");
+      return false;
     }
   }
 }

@@ -41,6 +41,9 @@ import { ContentType, SessionType } from "./protocol.js";
  * @property {true} [receipts] the open group's "read by N of M" counts
  * @property {true} [readers] the open group's reader list
  * @property {true} [typing] who is typing, in any conversation
+ * @property {true} [people] public profiles (avatars, names) known to the page
+ * @property {true} [search] the message search: its query or its results
+ * @property {true} [picker] the "New chat" picker's people search
  */
 
 /**
@@ -64,13 +67,29 @@ import { ContentType, SessionType } from "./protocol.js";
  *   "read by N of M" of my messages (groups), as getGroupMessageReceiptCounts answered
  * @property {{seq: number, loaded: boolean, failed: boolean, read: object[], unread: object[]} | null} readers
  *   the reader list shown for the message at `seq`, or none
+ * @property {boolean} hasNewer the history shown stops before the newest message (opened
+ *   at a search hit): newer pages load on scrolling down, new messages wait for them
+ * @property {boolean} loadingNewer a newer page is on its way
+ * @property {number} focusSeq the message to bring into view and highlight (0: none)
+ */
+
+/**
+ * @typedef {object} Search the message search (searchLocalMessages)
+ * @property {string} query what the box holds, trimmed ("" : no search)
+ * @property {string[]} keywords the words searched for
+ * @property {boolean} loading
+ * @property {boolean} failed
+ * @property {number} totalCount
+ * @property {object[]} items SearchResultItem[]: conversations, each with its messageList
  */
 
 /** OpenIM's roleLevel of a group member. */
 export const Role = Object.freeze({ OWNER: 100, ADMIN: 60, MEMBER: 20 });
 
 /** Content types that are chat messages (drawn as bubbles), not group notifications. */
-const CHAT_TYPES = new Set([ContentType.TEXT, ContentType.AT_TEXT, ContentType.REVOKED]);
+const CHAT_TYPES = new Set([
+  ContentType.TEXT, ContentType.AT_TEXT, ContentType.REVOKED, ContentType.PICTURE, ContentType.FILE,
+]);
 /** The content types of group notifications (membership changes are messages, rule 12). */
 const NOTIFICATIONS = new Set(Object.values(ContentType).filter((code) => !CHAT_TYPES.has(code)));
 
@@ -84,6 +103,15 @@ export function isNotification(message) {
   if (CHAT_TYPES.has(Number(message?.contentType))) return false;
   return NOTIFICATIONS.has(Number(message?.contentType))
     || Boolean(message?.notificationElem && !message?.textElem && !message?.atTextElem);
+}
+
+/** Whether `message` is an image (contentType 102) / a file (105). */
+export function isPicture(message) {
+  return Number(message?.contentType) === ContentType.PICTURE;
+}
+
+export function isFile(message) {
+  return Number(message?.contentType) === ContentType.FILE;
 }
 
 /** The text of a chat message: a text message's content, an @ message's text ("" else). */
@@ -171,6 +199,10 @@ function replaces(held, incoming) {
   return !equal(held, incoming);
 }
 
+function emptySearch() {
+  return { query: "", keywords: [], loading: false, failed: false, totalCount: 0, items: [] };
+}
+
 function emptyStatus() {
   return {
     connection: "connecting", // connecting | connected | offline
@@ -213,10 +245,21 @@ export class Model {
   #error = null;
   /** @type {Map<string, string[]>} conversationID -> IDs of the users typing there, in arrival order */
   #typing = new Map();
+  /** @type {Map<string, {userID: string, nickname: string, faceURL: string}>} userID -> PublicUser */
+  #people = new Map();
+  /** @type {Search} */
+  #search = emptySearch();
+  /** @type {{keyword: string, loading: boolean, failed: boolean, users: object[]}} */
+  #picker = { keyword: "", loading: false, failed: false, users: [] };
 
   // -- reading ------------------------------------------------------------------------
 
   get me() { return this.#me; }
+  /** @returns {ReadonlyMap<string, {userID: string, nickname: string, faceURL: string}>} */
+  get people() { return this.#people; }
+  /** @returns {Search} */
+  get search() { return this.#search; }
+  get picker() { return this.#picker; }
   get screen() { return this.#screen; }
   get bootText() { return this.#bootText; }
   get loginMessage() { return this.#loginMessage; }
@@ -331,11 +374,14 @@ export class Model {
       this.#status = emptyStatus();
       this.#chat = null;
       this.#typing = new Map();
+      this.#people = new Map();
+      this.#search = emptySearch();
+      this.#picker = { keyword: "", loading: false, failed: false, users: [] };
       this.#screen = "login";
       this.#loginMessage = message;
       Object.assign(change, {
         me: true, total: true, status: true, chat: true, messages: true, screen: true, login: true,
-        members: true, receipts: true, readers: true, typing: true,
+        members: true, receipts: true, readers: true, typing: true, people: true, search: true, picker: true,
         conversations: { changed: [], removed: [], reset: true },
       });
     });
@@ -438,8 +484,8 @@ export class Model {
    * Open conversation `id` (the same one: nothing changes). Without a record yet (a new
    * single chat) `peer` says with whom.
    */
-  openChat(id, { peer = "" } = {}) {
-    if (this.#chat?.id === id) return;
+  openChat(id, { peer = "", focusSeq = 0 } = {}) {
+    if (this.#chat?.id === id && !focusSeq) return;
     const record = this.#conversations.get(id);
     this.#update((change) => {
       this.#chat = {
@@ -458,6 +504,9 @@ export class Model {
         members: { list: [], loaded: false, failed: false },
         receipts: new Map(),
         readers: null,
+        hasNewer: false,
+        loadingNewer: false,
+        focusSeq: Number(focusSeq) || 0,
       };
       Object.assign(change, { chat: true, messages: true, members: true, receipts: true, readers: true });
     });
@@ -477,10 +526,31 @@ export class Model {
    * (more arrived than a page holds) starts the history over from it, so the history
    * shown never has a hole; messages still sending stay.
    */
-  historyAnswered(key, page, { older = false } = {}) {
+  historyAnswered(key, page, { older = false, around = false, newer = false } = {}) {
     this.#updateChat(key, (chat, change) => {
       const list = Array.isArray(page?.messageList) ? page.messageList : [];
       const isEnd = Boolean(page?.isEnd) || list.length === 0;
+      const maxSeq = Number(this.#conversations.get(chat.id)?.maxSeq) || 0;
+      if (around) {
+        // The page up to a little after a search hit: the history shown starts over from it.
+        for (const [id, message] of chat.messages) if (message.seq) chat.messages.delete(id);
+        chat.minSeq = list.length ? list[0].seq : 0;
+        chat.isEnd = isEnd;
+        chat.loaded = true;
+        merge(chat, list, "sent");
+        chat.hasNewer = highestSeq(chat) < maxSeq;
+        change.chat = true;
+        change.messages = true;
+        return;
+      }
+      if (newer) {
+        merge(chat, list, "sent");
+        chat.loadingNewer = false;
+        chat.hasNewer = list.length > 0 && highestSeq(chat) < maxSeq;
+        change.chat = true;
+        change.messages = true;
+        return;
+      }
       if (older) {
         chat.minSeq = list.length ? Math.min(chat.minSeq, list[0].seq) : chat.minSeq;
         chat.isEnd = isEnd;
@@ -494,6 +564,7 @@ export class Model {
           chat.isEnd = isEnd;
         }
         chat.loaded = true;
+        chat.hasNewer = false;
       }
       merge(chat, list, "sent");
       change.chat = true;
@@ -505,15 +576,42 @@ export class Model {
    * The history could not be read. `nothingYet`: the SDK has no such conversation (a new
    * chat): there is nothing to load, which is no error.
    */
-  historyFailed(key, { older = false, nothingYet = false } = {}) {
+  historyFailed(key, { older = false, nothingYet = false, newer = false } = {}) {
     this.#updateChat(key, (chat, change) => {
-      if (older) {
+      if (newer) {
+        chat.loadingNewer = false;
+      } else if (older) {
         chat.loadingOlder = false;
         chat.olderFailed = true;
       } else {
         chat.loaded = true;
         if (nothingYet) chat.isEnd = true;
       }
+      change.chat = true;
+    });
+  }
+
+  newerLoading(key) {
+    this.#updateChat(key, (chat, change) => {
+      chat.loadingNewer = true;
+      change.chat = true;
+    });
+  }
+
+  /** Bring the message at `seq` (shown already) into view and highlight it. */
+  focusOn(key, seq) {
+    this.#updateChat(key, (chat, change) => {
+      chat.focusSeq = Number(seq) || 0;
+      change.chat = true;
+      change.messages = true;
+    });
+  }
+
+  /** The highlighted search hit was shown (or the user moved on): no longer brought into view. */
+  focusDone(key) {
+    this.#updateChat(key, (chat, change) => {
+      if (!chat.focusSeq) return;
+      chat.focusSeq = 0;
       change.chat = true;
     });
   }
@@ -525,10 +623,26 @@ export class Model {
     });
   }
 
-  /** createTextMessage's answer: the message, sending. */
-  messageCreated(key, message) {
+  /**
+   * createTextMessage's (createImageMessageByFile's, …) answer: the message, sending.
+   * `localFile`: the File being uploaded, for the pending message's preview.
+   */
+  messageCreated(key, message, { localFile = null } = {}) {
     this.#updateChat(key, (chat, change) => {
-      chat.messages.set(message.clientMsgID, { ...message, state: "sending" });
+      chat.messages.set(message.clientMsgID, { ...message, state: "sending", ...(localFile ? { localFile, progress: 0 } : {}) });
+      change.messages = true;
+    });
+  }
+
+  /** OnProgress: an upload of the open chat's pending message is `progress` % done. */
+  uploadProgress(clientMsgID, progress) {
+    const chat = this.#chat;
+    const known = chat?.messages.get(clientMsgID);
+    if (!chat || !known || known.seq || known.state !== "sending") return;
+    const percent = Math.max(0, Math.min(100, Math.round(Number(progress) || 0)));
+    if (known.progress === percent) return;
+    this.#updateChat(chat.key, (open, change) => {
+      open.messages.set(clientMsgID, { ...known, progress: percent });
       change.messages = true;
     });
   }
@@ -560,15 +674,18 @@ export class Model {
     this.#updateChat(key, (chat, change) => {
       const known = chat.messages.get(clientMsgID);
       if (!known || known.state !== "failed") return;
-      chat.messages.set(clientMsgID, { ...known, state: "sending" });
-      const { state: _state, ...message } = known;
+      chat.messages.set(clientMsgID, { ...known, state: "sending", ...(known.localFile ? { progress: 0 } : {}) });
+      const { state: _state, localFile: _file, progress: _progress, ...message } = known;
       retried = message;
       change.messages = true;
     });
     return retried;
   }
 
-  /** OnRecvNewMessages: those of the open chat join it. */
+  /**
+   * OnRecvNewMessages: those of the open chat join it (unless it shows older history,
+   * opened at a search hit: they come with the newer pages then).
+   */
   messagesReceived(messages) {
     const chat = this.#chat;
     if (!Array.isArray(messages)) return;
@@ -580,7 +697,7 @@ export class Model {
     }
     if (!chat) return;
     const mine = messages.filter((m) => m.conversationID === chat.id);
-    if (mine.length === 0) return;
+    if (mine.length === 0 || chat.hasNewer) return;
     this.#updateChat(chat.key, (open, change) => {
       merge(open, mine, "sent");
       change.messages = true;
@@ -714,6 +831,83 @@ export class Model {
       if (!chat.readers) return;
       chat.readers = null;
       change.readers = true;
+    });
+  }
+
+  // -- people: my profile, others' public profiles, the "New chat" picker -------------
+
+  /** getSelfUserInfo's answer or OnSelfInfoUpdated: my nickname and avatar. */
+  selfUpdated(user) {
+    if (!this.#me || !user || (user.userID && user.userID !== this.#me.userID)) return;
+    const next = {
+      ...this.#me,
+      nickname: String(user.nickname ?? this.#me.nickname ?? "") || this.#me.userID,
+      faceURL: String(user.faceURL ?? this.#me.faceURL ?? ""),
+    };
+    if (equal(next, this.#me)) return;
+    this.#update((change) => {
+      this.#me = next;
+      this.#people.set(next.userID, { userID: next.userID, nickname: next.nickname, faceURL: next.faceURL });
+      change.me = true;
+      change.people = true;
+    });
+  }
+
+  /** getUsersInfo's (or searchUsers') answer: public profiles, for avatars and names. */
+  peopleKnown(users) {
+    if (!this.#me || !Array.isArray(users)) return;
+    this.#update((change) => {
+      for (const user of users) {
+        if (!user?.userID) continue;
+        const next = { userID: String(user.userID), nickname: String(user.nickname || user.userID), faceURL: String(user.faceURL || "") };
+        if (equal(this.#people.get(next.userID), next)) continue;
+        this.#people.set(next.userID, next);
+        change.people = true;
+      }
+    });
+  }
+
+  /** The picker asks searchUsers for `keyword` ("": the picker is empty or closed). */
+  pickerAsked(keyword) {
+    this.#update((change) => {
+      this.#picker = { keyword, loading: Boolean(keyword), failed: false, users: keyword ? this.#picker.users : [] };
+      change.picker = true;
+    });
+  }
+
+  /** searchUsers' answer for `keyword`: taken only if the picker still asks for it. */
+  pickerAnswered(keyword, users, { failed = false } = {}) {
+    if (this.#picker.keyword !== keyword) return;
+    const me = this.#me?.userID;
+    this.#update((change) => {
+      const list = (Array.isArray(users) ? users : []).filter((u) => u?.userID && u.userID !== me);
+      this.#picker = { keyword, loading: false, failed, users: failed ? this.#picker.users : list };
+      change.picker = true;
+    });
+    if (!failed) this.peopleKnown(users);
+  }
+
+  // -- the message search -------------------------------------------------------------
+
+  /** A search for `query` (its `keywords`) is asked ("": the search is cleared). */
+  searchAsked(query, keywords) {
+    this.#update((change) => {
+      this.#search = query
+        ? { ...this.#search, query, keywords, loading: true, failed: false }
+        : emptySearch();
+      change.search = true;
+    });
+  }
+
+  /** searchLocalMessages' answer for `query`: taken only if the box still holds it. */
+  searchAnswered(query, answer, { failed = false } = {}) {
+    if (this.#search.query !== query) return;
+    this.#update((change) => {
+      const items = Array.isArray(answer?.searchResultItems) ? answer.searchResultItems : [];
+      this.#search = failed
+        ? { ...this.#search, loading: false, failed: true }
+        : { ...this.#search, loading: false, failed: false, totalCount: Number(answer?.totalCount) || 0, items };
+      change.search = true;
     });
   }
 

@@ -9,9 +9,14 @@
 // An @ message draws its mentions as <span data-testid="mention">; a revoked message is
 // its tombstone (data-revoked="true", "You revoked a message"); a message I may revoke
 // has a menu button (data-testid="message-menu-button") offering "Revoke".
+// Images and files (ui/attachments.js) are sent with the attach button, a paste or a drop
+// on the chat; a search hit opened here is brought into view and highlighted
+// (data-highlight="true"), with newer history loading on scrolling down.
 
-import { canRevoke, isNotification, isRevoked, messageText, readOnlyReason } from "../model.js";
+import { canRevoke, isFile, isNotification, isPicture, isRevoked, messageText, readOnlyReason } from "../model.js";
 import { ContentType, SessionType } from "../protocol.js";
+import { Attachment, ImageViewer, downloadFile } from "./attachments.js";
+import { createAvatar, renderAvatar } from "./avatar.js";
 import { $, clockTime, fullTime, h, icon, setText } from "./dom.js";
 import { MentionPicker } from "./mention-picker.js";
 import { mentionSegments } from "./mentions.js";
@@ -40,8 +45,10 @@ export class MessageList {
    * @param {(clientMsgID: string) => void} onRetry
    * @param {(seq: number) => void} [onReadBy] a "Read by" line was clicked
    */
-  constructor(root, onRetry, onReadBy = () => {}, onMenu = () => {}) {
+  constructor(root, onRetry, onReadBy = () => {}, onMenu = () => {}, attachments = null) {
     this.root = root;
+    /** @type {ConstructorParameters<typeof Attachment>[0] | null} what images and files need */
+    this.attachments = attachments;
     this.onRetry = onRetry;
     this.onReadBy = onReadBy;
     /** @type {(clientMsgID: string, button: HTMLButtonElement) => void} */
@@ -51,8 +58,14 @@ export class MessageList {
   }
 
   clear() {
+    for (const item of this.items.values()) this.#dispose(item);
     this.root.replaceChildren();
     this.items.clear();
+  }
+
+  /** The item leaves the list: what it holds (object URLs) goes. */
+  #dispose(item) {
+    item._parts?.attachment?.dispose();
   }
 
   /**
@@ -60,7 +73,7 @@ export class MessageList {
    * @param {{myUserID: string, group: boolean, peerHasReadSeq: number,
    *          receipts?: Map<number, {hasReadCount: number, groupMemberCount: number}>,
    *          nameOf?: (userID: string, name: string) => string,
-   *          canRevoke?: (message: object) => boolean}} view
+   *          canRevoke?: (message: object) => boolean, focusSeq?: number}} view
    */
   render(messages, view) {
     const nodes = [];
@@ -102,7 +115,11 @@ export class MessageList {
       nodes.push(item);
     }
     const keep = new Set(messages.map((m) => m.clientMsgID));
-    for (const id of this.items.keys()) if (!keep.has(id)) this.items.delete(id);
+    for (const [id, item] of this.items) {
+      if (keep.has(id)) continue;
+      this.#dispose(item);
+      this.items.delete(id);
+    }
     this.root.replaceChildren(...nodes);
   }
 
@@ -110,6 +127,8 @@ export class MessageList {
     const mine = message.sendID === view.myUserID;
     const sender = h("span", { class: "message__sender" });
     const text = h("p", { class: "message__text" });
+    const media = h("div", { class: "message__media" });
+    media.hidden = true;
     const time = h("time", { class: "message__time" });
     const status = h("span", { class: "message__state", data: { testid: "message-state" } });
     const retry = h("button", {
@@ -140,12 +159,12 @@ export class MessageList {
     }, [
       sender,
       h("div", { class: "message__row" }, [
-        h("div", { class: "message__bubble" }, [text, h("div", { class: "message__meta" }, [time, status, retry])]),
+        h("div", { class: "message__bubble" }, [media, text, h("div", { class: "message__meta" }, [time, status, retry])]),
         menu,
       ]),
       readBy,
     ]);
-    item._parts = { sender, text, time, status, retry, readBy, menu, mine, shownText: null };
+    item._parts = { sender, text, media, attachment: null, time, status, retry, readBy, menu, mine, shownText: null };
     return item;
   }
 
@@ -176,9 +195,38 @@ export class MessageList {
     )));
   }
 
+  /** An image's thumbnail or a file's row, while the message is one (a tombstone has none). */
+  #renderMedia(item, message) {
+    const parts = item._parts;
+    const has = (isPicture(message) || isFile(message)) && !isRevoked(message) && this.attachments;
+    if (!has) {
+      if (parts.attachment) {
+        parts.attachment.dispose();
+        parts.attachment = null;
+        parts.media.replaceChildren();
+      }
+      parts.media.hidden = true;
+      parts.text.hidden = false;
+      return;
+    }
+    if (!parts.attachment) {
+      parts.attachment = new Attachment(this.attachments);
+      parts.media.replaceChildren(parts.attachment.element);
+    }
+    parts.attachment.update(message);
+    parts.media.hidden = false;
+    parts.text.hidden = true;
+    item.classList.toggle("message--picture", isPicture(message));
+    item.classList.toggle("message--file", isFile(message));
+  }
+
   #update(item, message, view, firstOfRun) {
     const { sender, time, status, retry, readBy, menu, mine } = item._parts;
     this.#renderText(item, message, view);
+    this.#renderMedia(item, message);
+    const highlighted = Boolean(view.focusSeq && message.seq === view.focusSeq);
+    if (highlighted) item.dataset.highlight = "true";
+    else delete item.dataset.highlight;
     menu.hidden = !(view.canRevoke?.(message) ?? false);
     const sent = message.sendTime || message.createTime || 0;
     setText(time, clockTime(sent));
@@ -221,13 +269,17 @@ const NEAR_TOP = 60;
 export class ChatView {
   /** The chat (its model key) and what of it the DOM shows. */
   #shown = { key: 0, loaded: false, minSeq: 0, sending: new Set() };
+  /** The search hit highlighted in this chat (0: none). */
+  #highlight = 0;
 
   /**
    * @param {import("../model.js").Model} model
    * @param {import("../controller.js").Controller} controller
+   * @param {{urls: import("./blobs.js").ObjectURLs}} files object URLs of the server's files
    */
-  constructor(model, controller) {
+  constructor(model, controller, { urls }) {
     this.model = model;
+    this.urls = urls;
     this.controller = controller;
     this.main = $("main-screen");
     this.empty = $("chat-empty");
@@ -246,6 +298,11 @@ export class ChatView {
     this.typing = $("typing-line");
     this.membersButton = /** @type {HTMLButtonElement} */ ($("members-button"));
     this.menu = new PopupMenu("message-menu", "Message actions");
+    this.viewer = new ImageViewer(urls);
+    this.avatar = createAvatar("avatar--header");
+    this.title.parentElement?.before(this.avatar);
+    this.attachButton = /** @type {HTMLButtonElement} */ ($("attach-button"));
+    this.attachInput = /** @type {HTMLInputElement} */ ($("attach-input"));
     this.list = new MessageList(
       /** @type {HTMLOListElement} */ (this.messages),
       (id) => controller.retry(id),
@@ -253,7 +310,42 @@ export class ChatView {
       (id, button) => this.menu.toggle(button, [
         { testid: "menu-revoke", text: "Revoke", run: () => controller.revoke(id), danger: true },
       ]),
+      {
+        urls,
+        onOpenImage: (message, opener) => this.viewer.open(message, opener),
+        onDownload: (message) => downloadFile(message, (url) => controller.fileURL(url), urls.revoke)
+          .catch((error) => model.showError(`Could not download the file: ${error?.errMsg ?? error}`)),
+      },
     );
+    this.attachButton.addEventListener("click", () => this.attachInput.click());
+    this.attachInput.addEventListener("change", () => {
+      const files = [...(this.attachInput.files ?? [])];
+      this.attachInput.value = "";
+      if (files.length) controller.sendFiles(files);
+    });
+    // A pasted image (a screenshot) or file is sent; pasted text stays text.
+    this.input.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (files.length === 0 || this.input.disabled) return;
+      event.preventDefault();
+      controller.sendFiles(files);
+    });
+    const dragsFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+    this.pane.addEventListener("dragover", (event) => {
+      if (!dragsFiles(event) || this.input.disabled) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      this.pane.classList.add("is-dropping");
+    });
+    this.pane.addEventListener("dragleave", (event) => {
+      if (!this.pane.contains(/** @type {Node} */ (event.relatedTarget))) this.pane.classList.remove("is-dropping");
+    });
+    this.pane.addEventListener("drop", (event) => {
+      this.pane.classList.remove("is-dropping");
+      if (!dragsFiles(event)) return;
+      event.preventDefault();
+      if (!this.input.disabled) controller.sendFiles([...(event.dataTransfer?.files ?? [])]);
+    });
     /** conversationID -> the people chosen in the @ picker for the text being written */
     this.picks = new Map();
     this.picker = new MentionPicker(this.input, this.composer, {
@@ -281,7 +373,9 @@ export class ChatView {
     this.markRead.addEventListener("click", () => controller.markOpenRead());
     this.loadOlder.addEventListener("click", () => controller.loadOlder());
     this.scroller.addEventListener("scroll", () => {
-      if (this.scroller.scrollTop < NEAR_TOP) controller.loadOlder();
+      const scroller = this.scroller;
+      if (scroller.scrollTop < NEAR_TOP) controller.loadOlder();
+      if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM) controller.loadNewer();
     }, { passive: true });
     this.composer.addEventListener("submit", (event) => this.#submit(event));
     this.input.addEventListener("input", () => this.#autosize());
@@ -294,6 +388,7 @@ export class ChatView {
     });
     document.addEventListener("keydown", (event) => {
       if (event.key !== "Escape" || !model.chat || document.activeElement === this.input) return;
+      if (event.defaultPrevented || this.viewer.isOpen || document.querySelector("dialog[open]")) return;
       // The innermost thing open closes first: the reader list, the member panel, the chat.
       if (model.chat.readers) controller.closeReaders();
       else if (model.chat.panelOpen) controller.toggleMembers(false);
@@ -310,7 +405,7 @@ export class ChatView {
     if (!chat) return;
     // The model marks `chat` changed when the open conversation's record changed.
     const record = this.model.openRecord;
-    if (opened || change.chat || change.me || change.members) this.#renderHeader(chat, record);
+    if (opened || change.chat || change.me || change.members || change.people) this.#renderHeader(chat, record);
     if (opened || change.chat || change.messages || change.me || change.receipts || change.members) {
       this.#renderMessages(chat, record);
     }
@@ -334,6 +429,7 @@ export class ChatView {
     this.readOnly.hidden = !reason;
     this.input.disabled = Boolean(reason);
     this.sendButton.disabled = Boolean(reason);
+    this.attachButton.disabled = Boolean(reason);
     this.composer.classList.toggle("is-readonly", Boolean(reason));
     this.input.placeholder = reason ? "Read-only" : "Write a message";
     if (reason) this.input.value = "";
@@ -348,6 +444,8 @@ export class ChatView {
   /** Another chat (or none) is open now. */
   #switchTo(chat) {
     this.list.clear();
+    this.viewer.close(false);
+    this.#highlight = 0;
     this.#shown = { key: chat?.key ?? 0, loaded: false, minSeq: 0, sending: new Set() };
     this.main.dataset.screen = chat ? "chat" : "list";
     this.empty.hidden = Boolean(chat);
@@ -363,7 +461,13 @@ export class ChatView {
 
   #renderHeader(chat, record) {
     const group = chat.type === SessionType.GROUP;
-    setText(this.title, record?.showName || chat.peer || chat.groupID || chat.id);
+    const name = record?.showName || chat.peer || chat.groupID || chat.id;
+    setText(this.title, name);
+    const peer = record?.userID || chat.peer;
+    const person = group ? null : this.model.people.get(peer);
+    renderAvatar(this.avatar, {
+      id: group ? chat.id : peer, name, group, faceURL: record?.faceURL || person?.faceURL || "",
+    }, this.urls);
     let sub = `@${record?.userID || chat.peer}`;
     if (group) {
       const count = chat.members.list.length;
@@ -391,7 +495,9 @@ export class ChatView {
     // A left group is read-only: nothing to revoke there (rule 11).
     const myRole = group && !record?.isNotInGroup ? this.model.myRole : 0;
     const readOnly = Boolean(readOnlyReason(record));
+    if (chat.focusSeq) this.#highlight = chat.focusSeq;
     this.list.render(messages, {
+      focusSeq: this.#highlight,
       myUserID,
       group,
       peerHasReadSeq: Number(record?.peerHasReadSeq) || 0,
@@ -411,10 +517,17 @@ export class ChatView {
     // A message the reader just wrote brings the end into view.
     const sending = new Set(messages.filter((m) => m.state === "sending").map((m) => m.clientMsgID));
     const wrote = [...sending].some((id) => !shown.sending.has(id));
-    if (shown.loaded && chat.minSeq < shown.minSeq && !wrote) {
+    const hit = chat.focusSeq && chat.loaded ? this.list.items.get(messages.find((m) => m.seq === chat.focusSeq)?.clientMsgID ?? "") : null;
+    if (hit) {
+      // A search hit: in view (centred), highlighted; then it is left where the reader takes it.
+      hit.scrollIntoView?.({ block: "center" });
+      queueMicrotask(() => this.model.focusDone(chat.key));
+    } else if (chat.focusSeq && chat.loaded) {
+      queueMicrotask(() => this.model.focusDone(chat.key)); // not in the history (revoked, gone)
+    } else if (shown.loaded && chat.minSeq < shown.minSeq && !wrote) {
       // Older messages came in above: keep the message the reader was looking at in place.
       scroller.scrollTop = before.top + (scroller.scrollHeight - before.height);
-    } else if ((chat.loaded && !shown.loaded) || wrote || atBottom) {
+    } else if (((chat.loaded && !shown.loaded) || wrote || atBottom) && !(chat.hasNewer && !wrote && shown.loaded)) {
       this.#scrollToBottom(); // the first page, or following the end
     }
     this.#shown = { key: chat.key, loaded: chat.loaded, minSeq: chat.minSeq, sending };

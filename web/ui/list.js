@@ -9,9 +9,10 @@
 // while it is in the window and touched only when its record or the view changed. The
 // order is view state (ui/order.js), patched from the model's changes.
 
-import { isNotification, isRevoked, messageText } from "../model.js";
+import { isFile, isNotification, isPicture, isRevoked, messageText } from "../model.js";
 import { Constants, ContentType, SessionType } from "../protocol.js";
-import { $, h, hue, icon, initials, setText, shortTime } from "./dom.js";
+import { createAvatar, dropAvatar, renderAvatar } from "./avatar.js";
+import { $, h, icon, setText, shortTime } from "./dom.js";
 import { PopupMenu } from "./menu.js";
 import { noticeText, revokedText } from "./notice.js";
 import { ConversationOrder } from "./order.js";
@@ -21,13 +22,20 @@ export const ROW_HEIGHT = 66;
 /** Rows rendered beyond each edge of the viewport (scrolling shows no blank rows). */
 const OVERSCAN = 8;
 
-/** The latest message as one line of text ("You: hi", "bob: hi"). */
+/** A message's words for one line: its text, "[Image]", or "[File] name". */
+export function summaryText(message) {
+  if (isPicture(message)) return "[Image]";
+  if (isFile(message)) return `[File] ${message.fileElem?.fileName ?? ""}`.trimEnd();
+  return messageText(message);
+}
+
+/** The latest message as one line of text ("You: hi", "bob: hi", "bob: [Image]"). */
 export function preview(conversation, myUserID) {
   const message = conversation.latestMsg;
   if (!message) return conversation.conversationType === SessionType.GROUP ? "Group created" : "No messages yet";
   if (isRevoked(message)) return revokedText(message, myUserID);
   if (isNotification(message)) return noticeText(message, myUserID);
-  const text = messageText(message);
+  const text = summaryText(message);
   if (message.sendID === myUserID) return `You: ${text}`;
   if (conversation.conversationType === SessionType.GROUP) return `${message.sendID}: ${text}`;
   return text;
@@ -57,9 +65,11 @@ export class ConversationList {
    * @param {HTMLUListElement} root the scrolling list
    * @param {(conversationID: string) => void} onOpen
    * @param {(conversationID: string, button: HTMLButtonElement) => void} [onMenu]
+   * @param {import("./blobs.js").ObjectURLs | null} [urls] avatars' pictures (none: initials only)
    */
-  constructor(root, onOpen, onMenu = () => {}) {
+  constructor(root, onOpen, onMenu = () => {}, urls = null) {
     this.root = root;
+    this.urls = urls;
     this.onOpen = onOpen;
     this.onMenu = onMenu;
     /** @type {Map<string, HTMLLIElement>} conversationID -> its row, for rows in the window */
@@ -133,6 +143,7 @@ export class ConversationList {
     }
     for (const [id, item] of this.items) {
       if (!seen.has(id)) {
+        dropAvatar(item._parts.avatar, this.urls);
         item.remove();
         this.items.delete(id);
       }
@@ -140,7 +151,7 @@ export class ConversationList {
   }
 
   #create(id) {
-    const avatar = h("span", { class: "avatar", attrs: { "aria-hidden": "true" } });
+    const avatar = createAvatar();
     const name = h("span", { class: "conv__name" });
     const time = h("time", { class: "conv__time" });
     const text = h("span", { class: "conv__preview" });
@@ -217,9 +228,10 @@ export class ConversationList {
     item.classList.toggle("is-pinned", Boolean(conversation.isPinned));
     muted.hidden = !badges.muted;
     pinned.hidden = !conversation.isPinned;
-    setText(avatar, group ? "#" : initials(showName));
-    avatar.style.setProperty("--hue", String(hue(conversation.conversationID)));
-    avatar.classList.toggle("avatar--group", group);
+    renderAvatar(avatar, {
+      id: group ? conversation.conversationID : conversation.userID || conversation.conversationID,
+      name: showName, group, faceURL: conversation.faceURL || "",
+    }, this.urls);
     setText(time, shortTime(conversation.latestMsgSendTime));
     if (conversation.latestMsgSendTime) {
       time.dateTime = new Date(conversation.latestMsgSendTime).toISOString();
@@ -272,8 +284,9 @@ export class ListView {
   /**
    * @param {import("../model.js").Model} model
    * @param {import("../controller.js").Controller} controller
+   * @param {{urls?: import("./blobs.js").ObjectURLs | null}} [files]
    */
-  constructor(model, controller) {
+  constructor(model, controller, { urls = null } = {}) {
     this.model = model;
     this.empty = $("conversations-empty");
     this.controller = controller;
@@ -282,6 +295,7 @@ export class ListView {
       /** @type {HTMLUListElement} */ ($("conversation-list")),
       (id) => controller.open(id),
       (id, button) => this.#openMenu(id, button),
+      urls,
     );
     const markAll = /** @type {HTMLButtonElement} */ ($("mark-all-read"));
     markAll.addEventListener("click", async () => {
@@ -291,12 +305,6 @@ export class ListView {
       } finally {
         markAll.disabled = false;
       }
-    });
-    const newChat = /** @type {HTMLFormElement} */ ($("new-chat-form"));
-    newChat.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const field = /** @type {HTMLInputElement} */ (newChat.elements.namedItem("userID"));
-      if (controller.startChat(field.value)) field.value = "";
     });
     const newGroup = /** @type {HTMLFormElement} */ ($("new-group-form"));
     const details = /** @type {HTMLDetailsElement} */ ($("new-group"));

@@ -10,7 +10,9 @@
 
 import { Role, readOnlyReason } from "../model.js";
 import { SessionType } from "../protocol.js";
-import { $, h, hue, initials, setText } from "./dom.js";
+import { createAvatar, renderAvatar } from "./avatar.js";
+import { releaseFiles } from "./blobs.js";
+import { $, h, setText } from "./dom.js";
 
 const ROLE_NAMES = { [Role.OWNER]: "Owner", [Role.ADMIN]: "Admin", [Role.MEMBER]: "Member" };
 
@@ -30,10 +32,12 @@ export class MembersView {
   /**
    * @param {import("../model.js").Model} model
    * @param {import("../controller.js").Controller} controller
+   * @param {{urls?: import("./blobs.js").ObjectURLs | null}} [files]
    */
-  constructor(model, controller) {
+  constructor(model, controller, { urls = null } = {}) {
     this.model = model;
     this.controller = controller;
+    this.urls = urls;
     this.panel = $("member-panel");
     this.note = $("member-note");
     this.list = $("member-list");
@@ -62,12 +66,18 @@ export class MembersView {
 
   /** @param {import("../model.js").Change} change */
   render(change) {
-    if (!change.members && !change.chat && !change.me) return;
+    if (!change.members && !change.chat && !change.me && !change.people) return;
     const chat = this.model.chat;
     const open = Boolean(chat?.panelOpen && chat.type === SessionType.GROUP);
     if (!open) this.#armed = "";
     this.panel.hidden = !open;
-    if (!open) return;
+    if (!open) {
+      if (this.urls && this.list.childElementCount) {
+        releaseFiles(this.list, this.urls);
+        this.list.replaceChildren();
+      }
+      return;
+    }
     const record = this.model.openRecord;
     const reason = readOnlyReason(record);
     const myRole = reason ? 0 : this.model.myRole;
@@ -91,7 +101,11 @@ export class MembersView {
     this.#label(this.dismiss, "dismiss", "Dismiss group", "Click again to dismiss");
 
     const me = this.model.me?.userID ?? "";
-    this.list.replaceChildren(...(reason ? [] : list).map((member) => this.#item(member, me, myRole)));
+    const items = (reason ? [] : list).map((member) => this.#item(member, me, myRole));
+    // The pictures the old rows held go once the new rows hold theirs (no refetch).
+    const old = [...this.list.children];
+    this.list.replaceChildren(...items);
+    if (this.urls) for (const row of old) releaseFiles(row, this.urls);
   }
 
   #item(member, me, myRole) {
@@ -123,8 +137,9 @@ export class MembersView {
       text: ROLE_NAMES[role] ?? "Member",
       data: { testid: "member-role" },
     });
-    const avatar = h("span", { class: "avatar avatar--small", text: initials(name), attrs: { "aria-hidden": "true" } });
-    avatar.style.setProperty("--hue", String(hue(`si_${id}`)));
+    const avatar = createAvatar("avatar--small");
+    const person = this.model.people.get(id);
+    renderAvatar(avatar, { id, name, faceURL: person?.faceURL || "" }, this.urls);
     return h("li", {
       class: "members__item",
       data: { testid: "member-item", userId: id, roleLevel: role },
