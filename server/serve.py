@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -30,8 +31,10 @@ from typing import Any
 
 import h11
 import uvicorn
+from prometheus_client import multiprocess
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.supervisors import Multiprocess
 
 from server import observability, ws
 from server.protocol import CLOSE_CODES
@@ -182,12 +185,27 @@ def run(host: str, port: int, workers: int) -> None:
     observability.configure_logging()
     # Logging is JSON, set up by us in every process (the workers: create_asgi_app).
     server_config = config(host, port, workers, log_config=None)
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Each worker writes its metrics here; a scrape of any one reports all of them.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tidemark-metrics-")
     if workers == 1:
         uvicorn.Server(server_config).run()
-    else:
-        from uvicorn.supervisors import Multiprocess
+        return
+    made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if made_metrics_dir:
+        # Each worker writes its metrics here; a scrape of any one reports all of them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tidemark-metrics-")
+    try:
+        _Supervisor(server_config, sockets=[server_config.bind_socket()]).run()
+    finally:
+        if made_metrics_dir:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
 
-        Multiprocess(server_config, sockets=[server_config.bind_socket()]).run()
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, which also forgets a dead worker's live gauges (its open
+    sockets) so that ``/metrics`` counts only the processes that still serve."""
+
+    def keep_subprocess_alive(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().keep_subprocess_alive()
+        for pid in before - {process.pid for process in self.processes}:
+            if pid is not None:
+                multiprocess.mark_process_dead(pid)

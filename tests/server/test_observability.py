@@ -141,3 +141,80 @@ def test_metrics_over_the_served_app(live_server: str) -> None:
     answer = httpx.get(f"{live_server}/metrics")
     assert answer.status_code == 200
     assert "tidemark_http_requests_total" in answer.text
+
+
+def test_workers_share_metrics_and_a_dead_workers_sockets_leave_the_gauge(tmp_path) -> None:
+    """`--workers 2`: any worker's /metrics sums both; after kill -9 of one worker (it is
+    replaced), the connected-sockets gauge counts only the sockets still open, and the
+    metrics folder is removed when the server stops."""
+    import os
+    import signal
+    import time
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from server.testing import ServerProcess
+    from tests.server.test_fanout import REDIS_URL
+
+    log = tmp_path / "server.log"
+    server = ServerProcess(
+        f"sqlite:///{tmp_path}/db.sqlite",
+        log,
+        extra_args=("--workers", "2", "--redis-url", REDIS_URL),
+    ).start()
+    assert server.process is not None
+    try:
+        deadline = time.monotonic() + 30
+        while log.read_text().count("Tidemark worker ready") < 2:
+            assert time.monotonic() < deadline, "the second worker never started"
+            time.sleep(0.1)
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+        workers = [
+            int(pid)
+            for pid in children.read_text().split()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()  # not its tracker
+        ]
+        assert len(workers) == 2
+        folder = next(
+            entry.split(b"=", 1)[1].decode()
+            for entry in Path(f"/proc/{workers[0]}/environ").read_bytes().split(b"\0")
+            if entry.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+        )
+        with httpx.Client(base_url=server.url, timeout=10) as http, ExitStack() as stack:
+            body = {"userID": "alice", "password": "password!", "nickname": "alice"}
+            assert http.post("/api/users", json=body).status_code == 201
+            login = {"userID": "alice", "password": "password!"}
+            token = http.post("/api/auth/login", json=login).json()["token"]
+            sockets = []
+            for _ in range(8):  # spread over both processes by the kernel
+                ws = stack.enter_context(connect(server.url.replace("http", "ws") + "/api/ws"))
+                ws.send(json.dumps({"type": "auth", "token": token}))
+                assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+                sockets.append(ws)
+
+            def gauge() -> float:
+                text = http.get("/metrics").text
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name == "tidemark_websocket_connections":
+                            return float(sample.value)
+                raise AssertionError("no tidemark_websocket_connections in /metrics")
+
+            assert gauge() == 8  # whichever worker answers: the sum of both
+            os.kill(workers[0], signal.SIGKILL)
+            open_sockets = []
+            for ws in sockets:
+                try:
+                    ws.send(json.dumps({"type": "ping"}))
+                    assert json.loads(ws.recv(timeout=5))["type"] == "pong"
+                    open_sockets.append(ws)
+                except Exception:
+                    continue
+            assert 0 < len(open_sockets) < 8, "the kernel put every socket on one worker"
+            while log.read_text().count("Tidemark worker ready") < 3:
+                assert time.monotonic() < deadline + 30, "the dead worker was not replaced"
+                time.sleep(0.1)
+            assert gauge() == len(open_sockets)
+    finally:
+        server.stop()
+    assert not Path(folder).exists()
