@@ -208,4 +208,4 @@ class _Supervisor(Multiprocess):
         super().keep_subprocess_alive()
         for pid in before - {process.pid for process in self.processes}:
             if pid is not None:
-                multiprocess.mark_process_dead(pid)
+                multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
