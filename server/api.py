@@ -6,7 +6,9 @@ the bearer token, and records the operation for ``/api/openapi.json``.
 
 Before any of that (and before the rate limiter's key functions), :func:`_read_request`
 reads the body once: at most ``MAX_CONTENT_LENGTH`` bytes, JSON only (415 otherwise),
-decoded safely (no recursion or integer-size errors escape), kept on ``flask.g``.
+decoded safely (no recursion or integer-size errors escape), kept on ``flask.g``. An
+operation declared with ``raw_body`` (a file upload) reads its own body instead, and one
+declared with ``response=None`` answers bytes (a :class:`flask.Response` of its own).
 """
 
 from __future__ import annotations
@@ -40,14 +42,19 @@ class Operation:
     method: str
     path: str
     summary: str
-    response: type[BaseModel]
+    response: type[BaseModel] | None  # None: the answer is bytes (a file), not JSON
     status: int
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     auth: bool
+    raw_body: bool = False  # the body is bytes the view reads itself (a file upload)
 
 
 OPERATIONS: list[Operation] = []
+# The endpoints whose views read their own (non-JSON) request body.
+RAW_BODY_ENDPOINTS: set[str] = set()
+
+type View = Callable[..., dict[str, Any] | Response]
 
 
 def services() -> Any:
@@ -59,7 +66,7 @@ def operation(
     method: str,
     rule: str,
     *,
-    response: type[BaseModel],
+    response: type[BaseModel] | None,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     auth: bool = True,
@@ -67,15 +74,18 @@ def operation(
     rate_limit: Callable[[], str] | None = None,
     limit_key: Callable[[], str] | None = None,
     failure_limit: Callable[[], str] | None = None,
-) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Response]]:
-    """``failure_limit``: per client address, counting only answers 401."""
+    raw_body: bool = False,
+) -> Callable[[View], Callable[..., Response]]:
+    """``failure_limit``: per client address, counting only answers 401. ``raw_body``:
+    the request body is not JSON and is left for the view to read; ``response`` None: the
+    view answers with a :class:`flask.Response` of its own (JSON answers are dicts)."""
 
-    def decorator(view: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+    def decorator(view: View) -> Callable[..., Response]:
         @functools.wraps(view)
         def handle(**path: str) -> Response:
             refuse_nul(path)
 
-            def run() -> dict[str, Any]:
+            def run() -> dict[str, Any] | Response:
                 kwargs: dict[str, Any] = dict(path)
                 if auth:
                     kwargs["user"] = current_user()
@@ -85,7 +95,10 @@ def operation(
                     kwargs["query"] = parse(query, request.args.to_dict())
                 return view(**kwargs)
 
-            answer = jsonify(services().db.retrying(run))
+            result = services().db.retrying(run)
+            if isinstance(result, Response):
+                return result
+            answer = jsonify(result)
             answer.status_code = status
             return answer
 
@@ -99,6 +112,8 @@ def operation(
                 deduct_when=lambda response: response.status_code == 401,
             )(routed)
         blueprint.add_url_rule(rule, view.__name__, routed, methods=[method])
+        if raw_body:
+            RAW_BODY_ENDPOINTS.add(f"{blueprint.name}.{view.__name__}")
         OPERATIONS.append(
             Operation(
                 method.lower(),
@@ -109,6 +124,7 @@ def operation(
                 body,
                 query,
                 auth,
+                raw_body,
             )
         )
         return routed
@@ -134,6 +150,8 @@ def _read_request() -> None:
     """Runs before anything else (rate limits, authentication, the route)."""
     if request.routing_exception is not None:
         return  # a 404 or 405 answers first
+    if request.endpoint in RAW_BODY_ENDPOINTS:
+        return  # not JSON, and not limited to MAX_CONTENT_LENGTH: the view reads it
     raw = _read_body()
     if not raw:
         return
@@ -239,7 +257,8 @@ def _openapi_path(prefix: str, rule: str) -> str:
 def openapi_document() -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorResponse}
     for op in OPERATIONS:
-        models.add(op.response)
+        if op.response is not None:
+            models.add(op.response)
         if op.body is not None:
             models.add(op.body)
     _, schemas = models_json_schema(
@@ -264,7 +283,7 @@ def _describe_operation(op: Operation) -> dict[str, Any]:
     described: dict[str, Any] = {
         "summary": op.summary,
         "responses": {
-            str(op.status): _content(op.response),
+            str(op.status): _content(op.response) if op.response else dict(_BYTES),
             "default": {"description": "error", **_content(ErrorResponse)},
         },
     }
@@ -273,6 +292,8 @@ def _describe_operation(op: Operation) -> dict[str, Any]:
         described["security"] = [{"bearer": []}]
     if op.body is not None:
         described["requestBody"] = {"required": True, **_content(op.body)}
+    if op.raw_body:
+        described["requestBody"] = {"required": True, **_BYTES}
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _path_names(op.path)
@@ -291,6 +312,12 @@ def _describe_operation(op: Operation) -> dict[str, Any]:
 def _content(model: type[BaseModel]) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"content": {"application/json": {"schema": ref}}}
+
+
+# A body of bytes (a file), described as OpenAPI 3.1 describes binary content.
+_BYTES: dict[str, Any] = {
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+}
 
 
 def _path_names(path: str) -> list[str]:

@@ -14,6 +14,7 @@ from server.config import DEFAULTS
 from server.fanout import Hub, create_hub
 from server.ratelimit import RateLimits
 from server.routes import accounts, conversations, groups, health
+from server.routes import files as file_routes
 from server.routes import search as search_routes
 from server.storage import Database
 
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(conversations.bp)
     app.register_blueprint(groups.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(file_routes.bp)
     app.register_blueprint(search_routes.bp)
 
     @app.get("/api/openapi.json")

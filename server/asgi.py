@@ -4,6 +4,13 @@ The WebSocket (``/api/ws``) is served by asyncio tasks (:mod:`server.ws`). Every
 request goes to the Flask app, run by a bounded thread pool (a2wsgi), but only once its
 whole body has arrived: the body is read here, up to the size limit and within a time
 limit, so a slow or oversized upload never holds a thread.
+
+A file upload (``PUT /api/files``) is the one body that is not small JSON: up to
+``MAX_UPLOAD_BYTES``, refused at once from its Content-Length or as soon as it grows
+past it. Its token is checked first (in the socket pool), so only a logged-in user's
+bytes are read at all; they are spooled to a temporary file and hashed as they arrive,
+each chunk within ``BODY_TIMEOUT`` of the last and the whole at no less than
+``UPLOAD_MIN_RATE``, and handed to the app in the scope rather than replayed through it.
 """
 
 from __future__ import annotations
@@ -18,14 +25,21 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from server import observability, ws
+from server.actions.files import too_large
+from server.actions.users import authenticate
 from server.app import create_app
 from server.errors import ApiError, ErrorCode
+from server.files.spool import Spool, TooLarge
+from server.routes.files import SCOPE_KEY
 from server.security import security_headers
 
 type Scope = dict[str, Any]
 type Message = dict[str, Any]
 
-BODY_TIMEOUT = 10.0  # seconds for a whole request body to arrive
+BODY_TIMEOUT = 10.0  # seconds for a whole request body to arrive (uploads: for each chunk)
+UPLOAD_PATH = "/api/files"
+# An upload may take BODY_TIMEOUT plus its size at this rate: 25 MiB in about 7 minutes.
+UPLOAD_MIN_RATE = 64 * 1024  # bytes per second
 
 
 class TidemarkASGI:
@@ -33,6 +47,7 @@ class TidemarkASGI:
         self.flask_app = flask_app
         self.services = flask_app.extensions["tidemark"]
         self.max_body = int(flask_app.config["MAX_CONTENT_LENGTH"])
+        self.max_upload = int(flask_app.config["MAX_UPLOAD_BYTES"])
         self.public_origin = str(flask_app.config["PUBLIC_ORIGIN"])
         self.security_headers = security_headers(flask_app.config)
         self._wsgi = WSGIMiddleware(flask_app, workers=http_threads)  # type: ignore[arg-type]
@@ -50,11 +65,17 @@ class TidemarkASGI:
 
     async def _http(self, scope: Scope, receive: Any, plain_send: Any) -> None:
         async def send(message: Message) -> None:
-            # Every answer, the app's and this layer's own errors, carries them.
+            # Every answer, the app's and this layer's own errors, carries them; a header
+            # the app set itself (a file's own CSP) is kept, not doubled.
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message["headers"], *self.security_headers]}
+                own = {name.lower() for name, _ in message["headers"]}
+                added = [(n, v) for n, v in self.security_headers if n not in own]
+                message = {**message, "headers": [*message["headers"], *added]}
             await plain_send(message)
 
+        if scope["method"] == "PUT" and scope["path"] == UPLOAD_PATH:
+            await self._upload(scope, receive, send)
+            return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
             await _error(send, ApiError(ErrorCode.BODY_TOO_LARGE, self._too_large()))
@@ -78,6 +99,63 @@ class TidemarkASGI:
         headers.append((b"content-length", str(len(body)).encode()))
         replayed = {**scope, "headers": headers}
         await self._wsgi(replayed, _replay(body, receive), send)  # type: ignore[arg-type]
+
+    async def _upload(self, scope: Scope, receive: Any, send: Any) -> None:
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_upload:
+            await _error(send, too_large(self.max_upload))
+            return
+        try:
+            await self._authenticate(scope)
+        except ApiError as error:
+            await _error(send, error)
+            return
+        with Spool(self.max_upload) as spool:
+            try:
+                await self._spool(receive, spool, declared)
+            except TimeoutError:
+                await _error(send, ApiError(ErrorCode.REQUEST_TIMEOUT, "upload too slow"))
+                return
+            except TooLarge:
+                await _error(send, too_large(self.max_upload))
+                return
+            except _Disconnected:
+                return
+            headers = [
+                (name, value)
+                for name, value in scope["headers"]
+                if name.lower() not in (b"content-length", b"transfer-encoding")
+            ]
+            headers.append((b"content-length", b"0"))  # the body is in the scope
+            replayed = {**scope, "headers": headers, SCOPE_KEY: spool}
+            await self._wsgi(replayed, _replay(b"", receive), send)  # type: ignore[arg-type]
+
+    async def _authenticate(self, scope: Scope) -> None:
+        """Refuse an upload from anyone but a logged-in user before reading its body."""
+        header = b""
+        for name, value in scope["headers"]:
+            if name.lower() == b"authorization":
+                header = value
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(ErrorCode.UNAUTHORIZED, "missing bearer token")
+        loop = asyncio.get_running_loop()
+        db = self.services.db
+        await loop.run_in_executor(self._socket_executor, authenticate, db, token.strip())
+
+    async def _spool(self, receive: Any, spool: Spool, declared: int | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BODY_TIMEOUT + (declared or self.max_upload) / UPLOAD_MIN_RATE
+        while True:
+            wait = min(BODY_TIMEOUT, deadline - loop.time())
+            if wait <= 0:
+                raise TimeoutError
+            message = await asyncio.wait_for(receive(), wait)
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            spool.write(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     def _too_large(self) -> str:
         return f"request body larger than {self.max_body} bytes"

@@ -35,4 +35,14 @@ DEFAULTS: dict[str, Any] = {
     "WEB_ROOT": str(REPO_ROOT / "web"),
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "JSON_SORT_KEYS": False,
+    # -- images and files (issue 12) --
+    # An upload's body is not JSON and not bound by MAX_CONTENT_LENGTH: at most this many
+    # bytes (refused from its Content-Length at once, or while it arrives).
+    "MAX_UPLOAD_BYTES": 25 * 1024 * 1024,
+    # Where blobs are kept: "" a folder files/ beside the SQLite file (./data/files with
+    # PostgreSQL), file:///path a folder, s3://bucket[/prefix]?endpoint_url=…&region=…
+    # any S3-compatible service (credentials: boto3's usual environment and profiles).
+    "FILE_STORAGE_URL": "",
+    # Uploads per user (PUT /api/files).
+    "UPLOAD_RATE_LIMIT": "120 per minute",
 }

@@ -157,11 +157,62 @@ class AtUserInfo(Body):
     groupNickname: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+# Images and files (issue 12): what a picture or file message names.
+
+Sha256 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{64}$"),
+    Field(description="a file's ID: the sha256 of its bytes, lowercase hex"),
+]
+FileName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,255}$"),
+    Field(description="1-255 characters, no control characters"),
+]
+
+
+class FileRef(BaseModel):
+    """A file by its uuid; other fields (what the client's elem holds) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    uuid: Sha256
+
+
+class PictureElemRequest(BaseModel):
+    """A picture message's content: only ``sourcePicture.uuid`` is read; the server fills
+    in the rest from the upload."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    sourcePicture: FileRef
+
+
+class FileElemRequest(BaseModel):
+    """A file message's content: the upload's uuid, and the name to show (default: the
+    name it was uploaded under); other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    uuid: Sha256
+    fileName: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{0,255}$")] = Field(
+        default="", description="empty: the upload's name"
+    )
+
+
 class SendMessageRequest(Body):
     clientMsgID: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
     recvID: UserID | None = None
     groupID: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,32}$")] | None = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    contentType: Literal[101, 102, 105, 106] | None = Field(
+        default=None,
+        description="101 text, 106 @ text, 102 picture (pictureElem), 105 file (fileElem);"
+        " default 106 when atUserIDList is given, else 101",
+    )
+    # "" (the default) is no text: only pictures and files are sent without it.
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(
+        default="", description="101 and 106: required; 102 and 105: not allowed"
+    )
     atUserIDList: (
         Annotated[
             list[AtUserID],
@@ -177,11 +228,24 @@ class SendMessageRequest(Body):
         list[AtUserInfo],
         Field(max_length=MAX_MENTIONS, description="display names of some of atUserIDList"),
     ] = []
+    pictureElem: PictureElemRequest | None = Field(
+        default=None, description="102: the uploaded image, {sourcePicture: {uuid}}"
+    )
+    fileElem: FileElemRequest | None = Field(
+        default=None, description="105: the uploaded file, {uuid, fileName?}"
+    )
+
+    @property
+    def content_type(self) -> int:
+        if self.contentType is not None:
+            return self.contentType
+        return CONTENT_TYPES["AT_TEXT"] if self.atUserIDList is not None else CONTENT_TYPES["TEXT"]
 
     @model_validator(mode="after")
     def _one_target(self) -> SendMessageRequest:
         if (self.recvID is None) == (self.groupID is None):
             raise ValueError("give exactly one of recvID and groupID")
+        self._check_content()
         if self.atUserIDList is None:
             if self.atUsersInfo:
                 raise ValueError("atUsersInfo needs atUserIDList")
@@ -194,6 +258,29 @@ class SendMessageRequest(Body):
         if strays:
             raise ValueError(f"atUsersInfo: {strays[0]!r} is not in atUserIDList")
         return self
+
+    def _check_content(self) -> None:
+        """Each content type with its own field: text, mentions, the picture or the file."""
+        kind = self.content_type
+        elems = {CONTENT_TYPES["PICTURE"]: "pictureElem", CONTENT_TYPES["FILE"]: "fileElem"}
+        for content_type, field in elems.items():
+            given = getattr(self, field) is not None
+            if kind == content_type and not given:
+                raise ValueError(f"{field}: required for contentType {kind}")
+            if kind != content_type and given:
+                raise ValueError(f"{field}: only for contentType {content_type}, not {kind}")
+        if kind in elems:
+            if "text" in self.model_fields_set:
+                raise ValueError(f"text: not allowed for contentType {kind} ({elems[kind]})")
+            if self.atUserIDList is not None:
+                raise ValueError(f"atUserIDList: not allowed for contentType {kind}")
+            return
+        if not self.text:
+            raise ValueError(f"text: required for contentType {kind}")
+        if kind == CONTENT_TYPES["AT_TEXT"] and self.atUserIDList is None:
+            raise ValueError("atUserIDList: required for contentType 106")
+        if kind == CONTENT_TYPES["TEXT"] and self.atUserIDList is not None:
+            raise ValueError("atUserIDList: only for contentType 106 (the default with it)")
 
 
 class MarkReadRequest(Body):
@@ -557,18 +644,6 @@ class PushUnsubscribeRequest(Body):
 
 # -- images and files (issue 12) -----------------------------------------------------------
 
-Sha256 = Annotated[
-    str,
-    StringConstraints(pattern=r"^[0-9a-f]{64}$"),
-    Field(description="a file's ID: the sha256 of its bytes, lowercase hex"),
-]
-FileName = Annotated[
-    str,
-    StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,255}$"),
-    Field(description="1-255 characters, no control characters"),
-]
-
-
 class UploadQuery(Query):
     """``PUT /api/files?name=…&kind=…``: the body is the file's bytes."""
 
@@ -582,75 +657,9 @@ class DownloadQuery(Query):
     download: bool = Field(default=False, description="1: always as an attachment")
 
 
-class FileRef(BaseModel):
-    """A file by its uuid; other fields (what the client's elem holds) are ignored."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-    uuid: Sha256
-
-
-class PictureElemRequest(BaseModel):
-    """A picture message's content: only ``sourcePicture.uuid`` is read; the server fills
-    in the rest from the upload."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-    sourcePicture: FileRef
-
-
-class FileElemRequest(BaseModel):
-    """A file message's content: the upload's uuid, and the name to show (default: the
-    name it was uploaded under); other fields are ignored."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-    uuid: Sha256
-    fileName: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{0,255}$")] = Field(
-        default="", description="empty: the upload's name"
-    )
-
-
 if TYPE_CHECKING:
 
     class UploadedFile(BaseModel): ...
 
 else:
     UploadedFile = RECORD_MODELS["UploadedFile"]
-
-
-# -- issue 12: message search ----------------------------------------------------------------
-
-if TYPE_CHECKING:
-
-    class SearchResultItem(BaseModel): ...
-
-else:
-    SearchResultItem = RECORD_MODELS["SearchResultItem"]
-
-Keyword = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-
-
-class SearchRequest(Body):
-    """OpenIM's searchLocalMessages parameters (answered by the server, whole history)."""
-
-    keywordList: Annotated[
-        list[Keyword],
-        Field(
-            min_length=1,
-            max_length=5,
-            description="words to find; the last word of each matches as a prefix",
-        ),
-    ]
-    conversationID: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
-    keywordListMatchType: Literal[0, 1] = Field(
-        default=0, description="0: any keyword (OpenIM's default), 1: all of them"
-    )
-    # A bound keeps the offset, (pageIndex - 1) * count, well inside a BIGINT.
-    pageIndex: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    count: Annotated[int, Field(ge=1, le=100)] = 20
-
-
-class SearchResponse(BaseModel):
-    totalCount: int = Field(ge=0, description="how many messages matched, on every page")
-    searchResultItems: list[SearchResultItem]

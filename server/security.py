@@ -5,6 +5,10 @@ the Content-Security-Policy is the defence in depth. It is as strict as Pyodide 
 scripts, workers, fetches, sockets, images and styles from this origin only, plus
 ``'wasm-unsafe-eval'``, without which Pyodide cannot compile its WebAssembly. No inline
 script runs, nothing may frame the page, and no referrer leaves it.
+
+An answer that sets one of these headers itself keeps its own: a file answer
+(``/api/files/…``) has ``Content-Security-Policy: default-src 'none'; sandbox``, which
+must replace the page's, not be added to it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "worker-src 'self'",
         # 'self' covers ws:// and wss:// to the same host (CSP Level 3).
         "connect-src 'self'",
-        "img-src 'self'",
+        # blob: the page shows images the worker fetched with the token (object URLs).
+        "img-src 'self' blob:",
         "style-src 'self'",
         "manifest-src 'self'",
         "form-action 'self'",

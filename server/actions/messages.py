@@ -3,6 +3,10 @@
 An @ message (contentType 106, groups only) stores its atTextElem as JSON, and one
 ``mentions`` row per mentioned member (or AtAllTag) in the send's own transaction: the
 readers' mentionCount and groupAtType are derived from those rows (rule 14).
+
+A picture (102) or file (105) message names an upload by its uuid; the server fills the
+stored elem in from the ``files`` row, and its ``message_files`` rows (which let the
+message's readers fetch the blobs) are written in the same transaction as the message.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from server import events
+from server.actions import files
 from server.actions.conversations import check_member, not_a_member
 from server.actions.state import user_state, user_states
 from server.actions.users import CurrentUser, now_ms
@@ -23,6 +28,7 @@ from server.protocol import AT_ALL_TAG, CONTENT_TYPES
 from server.schemas import HistoryQuery, SendMessageRequest
 from server.storage import Database, Tx, read_state
 from server.storage import conversations as conversation_store
+from server.storage import files as file_store
 from server.storage import groups as group_store
 from server.storage import mentions as mention_store
 from server.storage import messages as message_store
@@ -47,7 +53,7 @@ def send_message(
 def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest) -> dict[str, Any]:
     with db.write() as tx:
         conversation_id, member_ids = _target_conversation(tx, user, request)
-        content_type, content = _content(request, member_ids)
+        content_type, content, shown = _content(tx, user, request, member_ids)
         user_store.bump_versions(tx.conn, member_ids)
         seq = conversation_store.next_seq(tx.conn, conversation_id)
         # A resend of a stored clientMsgID fails here (unique per sender); send_message
@@ -65,6 +71,7 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
         )
         if request.atUserIDList:
             mention_store.insert_mentions(tx.conn, conversation_id, seq, request.atUserIDList)
+        file_store.insert_message_files(tx.conn, conversation_id, seq, shown)
         # Rule 2: the sender has read their own message, in the same transaction.
         read_state.advance_on_send(tx.conn, conversation_id, user.user_id, seq)
         states = user_states(tx.conn, db.epoch, member_ids, [conversation_id])
@@ -77,12 +84,27 @@ def _send(db: Database, hub: Hub, user: CurrentUser, request: SendMessageRequest
 
 TEXT = CONTENT_TYPES["TEXT"]
 AT_TEXT = CONTENT_TYPES["AT_TEXT"]
+PICTURE = CONTENT_TYPES["PICTURE"]
+FILE = CONTENT_TYPES["FILE"]
 
 
-def _content(request: SendMessageRequest, member_ids: list[str]) -> tuple[int, str]:
-    """(content type, stored content): the text itself, or an @ message's elem as JSON."""
+def _content(
+    tx: Tx, user: CurrentUser, request: SendMessageRequest, member_ids: list[str]
+) -> tuple[int, str, list[str]]:
+    """(content type, stored content, the blobs it shows): the text itself, or the JSON
+    of an @, picture or file message's elem."""
+    content_type = request.content_type
+    if content_type in (PICTURE, FILE):
+        if content_type == PICTURE:
+            assert request.pictureElem is not None
+            uuid, name = request.pictureElem.sourcePicture.uuid, ""
+        else:
+            assert request.fileElem is not None
+            uuid, name = request.fileElem.uuid, request.fileElem.fileName
+        elem, shown = files.message_content(tx.conn, user.user_id, content_type, uuid, name)
+        return content_type, json.dumps(elem, ensure_ascii=False), shown
     if request.atUserIDList is None:
-        return TEXT, request.text
+        return TEXT, request.text, []
     members = set(member_ids)
     for target in request.atUserIDList:
         if target != AT_ALL_TAG and target not in members:
@@ -95,7 +117,7 @@ def _content(request: SendMessageRequest, member_ids: list[str]) -> tuple[int, s
         "atUserList": request.atUserIDList,
         "atUsersInfo": [info.model_dump() for info in request.atUsersInfo],
     }
-    return AT_TEXT, json.dumps(elem, ensure_ascii=False)
+    return AT_TEXT, json.dumps(elem, ensure_ascii=False), []
 
 
 def _target_conversation(

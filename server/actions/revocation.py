@@ -7,6 +7,9 @@ Who may, as in OpenIM: the sender within ``REVOKE_WINDOW_SECONDS``; in a group t
 (an incremental sync sends the tombstone to a device that was offline) and a
 ``message.revoked`` event. A revoke repeated after a lost answer finds the tombstone and
 answers it again, changing nothing.
+
+A picture or file message's ``message_files`` rows go in the same transaction: its blobs
+are no longer fetchable by those who could fetch them only through this message.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from server.fanout import Hub
 from server.protocol import CONTENT_TYPES, SESSION_TYPES
 from server.storage import Database
 from server.storage import conversations as conversation_store
+from server.storage import files as file_store
 from server.storage import groups as group_store
 from server.storage import mentions as mention_store
 from server.storage import messages as message_store
@@ -32,7 +36,12 @@ from server.storage import users as user_store
 from server.storage.groups import ADMIN, OWNER
 
 REVOKED = CONTENT_TYPES["REVOKED"]
-_REVOCABLE = {CONTENT_TYPES["TEXT"], CONTENT_TYPES["AT_TEXT"]}
+_REVOCABLE = {
+    CONTENT_TYPES["TEXT"],
+    CONTENT_TYPES["AT_TEXT"],
+    CONTENT_TYPES["PICTURE"],
+    CONTENT_TYPES["FILE"],
+}
 GROUP = SESSION_TYPES["GROUP"]
 
 
@@ -82,6 +91,7 @@ def revoke(
         user_store.bump_versions(conn, viewers)
         message_store.replace_content(conn, conversation_id, seq, REVOKED, json.dumps(elem))
         mention_store.delete_mentions(conn, conversation_id, seq)
+        file_store.delete_message_files(conn, conversation_id, seq)
         conversation_store.stamp_members(conn, conversation_id, viewers)
         message_store.insert_revocations(conn, conversation_id, seq, viewers)
         tombstone = message_store.find_in_window(
