@@ -70,6 +70,9 @@ export class Notifier {
   constructor(model, env) {
     this.model = model;
     this.env = env;
+    for (const [id, record] of model.conversations) {
+      this.#seen.set(id, { maxSeq: Number(record.maxSeq) || 0, unread: Number(record.unreadCount) || 0 });
+    }
     model.subscribe((change) => this.#onChange(change));
   }
 
