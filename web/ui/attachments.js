@@ -160,7 +160,8 @@ export class Attachment {
     setText(name, file.name);
     name.title = file.name;
     setText(size, humanSize(file.size));
-    download.disabled = !message.seq || !file.url;
+    download.hidden = !message.seq; // nothing to download before it is stored
+    download.disabled = !file.url;
     download.setAttribute("aria-label", `Download ${file.name}`);
     row.dataset.size = String(file.size);
   }
