@@ -271,7 +271,7 @@ export class NotificationsBar {
     this.button.hidden = permission !== "default";
     setText(this.note, permission === "denied"
       ? "Notifications are blocked for this site in the browser's settings."
-      : "Get notified of new messages while Tidemark is in the background.");
+      : "Get notified of new messages.");
   }
 }
 
