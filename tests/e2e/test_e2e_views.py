@@ -78,9 +78,10 @@ def test_views_on_desktop_and_phone(api: Api, open_app: Any, screenshot: Any, la
     if narrow:
         app.back()
 
-    # A new single chat by user ID: it exists once the first message is sent.
-    page.get_by_test_id("new-chat-user-id").fill("dave")
+    # A new single chat, found in the people picker: it exists once the first message is sent.
     page.get_by_test_id("new-chat-button").click()
+    page.get_by_test_id("people-search").fill("dav")
+    page.get_by_test_id("person-option").filter(has_text="dave").click()
     expect(page.get_by_test_id("chat-title")).to_have_text("dave")
     app.send("hi dave")
     expect(messages.last).to_have_attribute("data-state", "sent")
