@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
-from server import api, errors, observability, web
+from server import api, errors, observability, push, web
 from server.actions.receipts import ReceiptBatcher
 from server.actions.users import PasswordHashing, password_hasher
 from server.config import DEFAULTS
@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(conversations.bp)
     app.register_blueprint(groups.bp)
     app.register_blueprint(health.bp)
+    push.init_app(app)  # Web Push: its routes, and pushes from what the hub publishes
     app.register_blueprint(file_routes.bp)
     app.register_blueprint(search_routes.bp)
 

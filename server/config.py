@@ -46,3 +46,30 @@ DEFAULTS: dict[str, Any] = {
     # Uploads per user (PUT /api/files).
     "UPLOAD_RATE_LIMIT": "120 per minute",
 }
+
+# -- people and Web Push (issue 12) --
+DEFAULTS.update(
+    {
+        # The user directory (GET /api/users/search), per user.
+        "USER_SEARCH_RATE_LIMIT": "30 per minute",
+        # Web Push (server/push/). The VAPID key pair is made on first start and kept in
+        # the database (table secrets), shared by every process.
+        # The VAPID "sub" claim: how a push service reaches the operator (mailto: or
+        # https:). Set a real address: push services may refuse or throttle anonymous ones.
+        "PUSH_CONTACT": "mailto:admin@example.com",
+        # Comma-separated hosts (names or addresses) a subscription's endpoint may name
+        # over plain http, or as an address or localhost. Only for a local push endpoint
+        # in tests ("127.0.0.1"): real push services are https to a named host.
+        "PUSH_INSECURE_HOSTS": "",
+        # How long a push service keeps a push for a device that is offline.
+        "PUSH_TTL_SECONDS": 24 * 3600,
+        # One POST to a push service, connecting and answering.
+        "PUSH_TIMEOUT_SECONDS": 10.0,
+        # Threads sending pushes (started on demand, gone when idle), and how many pushes
+        # may wait for them; beyond that pushes are dropped (and counted).
+        "PUSH_WORKERS": 4,
+        "PUSH_QUEUE_SIZE": 10000,
+        # Subscriptions kept per user (browsers, devices): the oldest beyond go.
+        "PUSH_MAX_SUBSCRIPTIONS_PER_USER": 20,
+    }
+)

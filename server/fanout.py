@@ -129,6 +129,12 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+#: Called with the (user_id, event) pairs of each publish, after the commit, in the
+#: publishing process only (so once per event however many processes run): Web Push
+#: delivery watches events this way. An observer must not block; what it raises is logged.
+Observer = Callable[[list[tuple[str, dict[str, Any]]]], None]
+
+
 class Hub(Protocol):
     def subscribe(self, connection: Connection) -> None: ...
     def unsubscribe(self, connection: Connection) -> None: ...
@@ -138,6 +144,10 @@ class Hub(Protocol):
 
     def revoke(self, user_id: str, token_hash: str) -> None:
         """End every connection of this user that authenticated with this token."""
+        ...
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call ``observer`` with every later publish's (user_id, event) pairs."""
         ...
 
     def ping(self) -> None:
@@ -152,6 +162,17 @@ class LocalHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._connections: defaultdict[str, set[Connection]] = defaultdict(set)
+        self._observers: list[Observer] = []
+
+    def add_observer(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def _observe(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for observer in self._observers:
+            try:
+                observer(events)
+            except Exception:
+                log.exception("event observer %r failed", observer)
 
     def subscribe(self, connection: Connection) -> None:
         with self._lock:
@@ -167,9 +188,11 @@ class LocalHub:
 
     def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
         now = time.time()
+        events = list(events)
         for user_id, event in events:
             metrics.EVENTS_PUBLISHED.inc()
             self.deliver_local(user_id, json.dumps(event, separators=(",", ":")), now)
+        self._observe(events)
 
     def deliver_local(self, user_id: str, frame: str, published_at: float) -> None:
         with self._lock:
@@ -222,6 +245,7 @@ class RedisHub(LocalHub):
 
     def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
         now = time.time()
+        events = list(events)
         with self._redis.pipeline(transaction=False) as pipe:
             for user_id, event in events:
                 metrics.EVENTS_PUBLISHED.inc()
@@ -229,6 +253,7 @@ class RedisHub(LocalHub):
                 envelope = {"u": user_id, "f": frame, "t": now}
                 pipe.publish(self.CHANNEL, json.dumps(envelope))
             pipe.execute()
+        self._observe(events)
 
     def ping(self) -> None:
         try:

@@ -53,6 +53,12 @@ DB_TRANSACTIONS = Histogram(
     ["kind"],
     buckets=_LATENCY_BUCKETS,
 )
+PUSH_NOTIFICATIONS = Counter(
+    "tidemark_push_notifications",
+    "Web Push notifications by result: sent (accepted by the push service), gone (404/410:"
+    " subscription deleted), failed (refused, unreachable, timed out), dropped (queue full)",
+    ["result"],
+)
 
 
 def exposition() -> tuple[bytes, str]:

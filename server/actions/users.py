@@ -19,6 +19,7 @@ from server.errors import ApiError, ErrorCode
 from server.fanout import Hub
 from server.schemas import LoginRequest, RegisterRequest
 from server.storage import Database
+from server.storage import push as push_store
 from server.storage import users as user_store
 
 
@@ -141,6 +142,8 @@ def authenticate(db: Database, token: str) -> CurrentUser:
 def logout(db: Database, hub: Hub, user: CurrentUser) -> None:
     with db.write() as tx:
         user_store.delete_token(tx.conn, user.token_hash)
+        # That session's browser gets no more pushes (a later session subscribes anew).
+        push_store.delete_for_token(tx.conn, user.token_hash)
         # Sockets opened with this token end at once, not at their next heartbeat.
         tx.on_commit(lambda: hub.revoke(user.user_id, user.token_hash))
 

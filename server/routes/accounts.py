@@ -4,9 +4,21 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from server.actions import users
-from server.api import json_body, operation, services
-from server.schemas import Empty, LoginRequest, LoginResponse, RegisterRequest, UserResponse
+from server.actions import profiles, users
+from server.api import current_user, json_body, operation, services
+from server.schemas import (
+    Empty,
+    LoginRequest,
+    LoginResponse,
+    PublicUser,
+    PublicUserList,
+    RegisterRequest,
+    SelfInfo,
+    SetSelfInfoRequest,
+    UserResponse,
+    UserSearchQuery,
+    UsersQuery,
+)
 
 bp = Blueprint("accounts", __name__, url_prefix="/api")
 
@@ -60,3 +72,43 @@ def logout(user: users.CurrentUser) -> dict[str, Any]:
     """Revoke the token used for this request."""
     users.logout(services().db, services().hub, user)
     return {}
+
+
+# --- Profiles and the directory ----------------------------------------------------------
+
+
+@operation(bp, "GET", "/users/me", response=SelfInfo)
+def get_self(user: users.CurrentUser) -> dict[str, Any]:
+    """getSelfUserInfo: your public profile and when the account was made."""
+    return profiles.self_info(services().db, user)
+
+
+@operation(bp, "POST", "/users/me", body=SetSelfInfoRequest, response=PublicUser)
+def set_self(user: users.CurrentUser, body: SetSelfInfoRequest) -> dict[str, Any]:
+    """setSelfInfo: change your nickname and/or avatar (an image you uploaded)."""
+    return profiles.set_self_info(services().db, services().hub, user, body)
+
+
+@operation(bp, "GET", "/users", query=UsersQuery, response=PublicUserList)
+def get_users(user: users.CurrentUser, query: UsersQuery) -> dict[str, Any]:
+    """getUsersInfo: the public profiles of these users (unknown IDs left out)."""
+    return profiles.users_info(services().db, query)
+
+
+def _user_key() -> str:
+    # Per user, not per address: authenticated here (401 before anything is counted).
+    return f"user/{current_user().user_id}"
+
+
+@operation(
+    bp,
+    "GET",
+    "/users/search",
+    query=UserSearchQuery,
+    response=PublicUserList,
+    rate_limit=lambda: str(current_app.config["USER_SEARCH_RATE_LIMIT"]),
+    limit_key=_user_key,
+)
+def search_users(user: users.CurrentUser, query: UserSearchQuery) -> dict[str, Any]:
+    """searchUsers: users whose ID or nickname starts with the keyword (exact first)."""
+    return profiles.search(services().db, query)
