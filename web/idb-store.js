@@ -26,6 +26,9 @@
 // tombstone (contentType 2101, the same key), never a tombstone by anything, so once a
 // revocation is stored the old text is gone from this database for good.
 //
+// A rejoin (a record whose joinSeq grew) drops that conversation's messages at or below
+// the new joinSeq in the same transaction: see rejoinCut.
+//
 // Two tabs write at once: readwrite transactions on the same stores run one after the
 // other, and apply() compares versions inside its transaction, so the read-compare-write
 // is atomic and an older record can never overwrite a newer one (DESIGN.md rule 10).
@@ -169,6 +172,17 @@ function replaces(incoming, stored) {
   return incoming.contentType === REVOKED && stored.contentType !== REVOKED;
 }
 
+/** The rejoin rule (tidemark_sdk._models.rejoin_cut): when a stored record is replaced
+ *  by one whose joinSeq grew, its cached messages at or below that joinSeq belong to an
+ *  earlier membership window, which a later revocation may not reach: apply() deletes
+ *  them in its transaction, before writing the messages given with the record (the
+ *  join's own notification, at joinSeq, may be one). Returns that joinSeq or null. */
+function rejoinCut(old, record) {
+  if (old === undefined) return null;
+  const joinSeq = record.joinSeq || 0;
+  return joinSeq > (old.joinSeq || 0) ? joinSeq : null;
+}
+
 export async function reset(meta, conversations, messages) {
   const db = await cacheDB(meta.userID);
   return transaction(db, ["meta", "conversations", "messages"], "readwrite", (tx, req) => {
@@ -212,11 +226,17 @@ export async function apply(userID, version, conversations, messages) {
     conversations.forEach((record, i) => {
       if (!current.has(record.conversationID)) current.set(record.conversationID, stored[i]);
     });
+    const cuts = new Map(); // conversationID -> joinSeq: cached messages <= it dropped
     for (const record of conversations) {
       const old = current.get(record.conversationID);
       if (old === undefined || old.version < record.version) {
         current.set(record.conversationID, record);
         req(conversationStore.put(record));
+        const cut = rejoinCut(old, record);
+        if (cut !== null) {
+          cuts.set(record.conversationID, cut);
+          req(messageStore.delete(IDBKeyRange.bound([record.conversationID, -Infinity], [record.conversationID, cut])));
+        }
       }
     }
     const added = [];
@@ -225,7 +245,10 @@ export async function apply(userID, version, conversations, messages) {
     const held = new Map();
     messages.forEach((message, i) => {
       const key = `${message.conversationID}\u0000${message.seq}`;
-      const stored = held.has(key) ? held.get(key) : present[i];
+      // A message the rejoin cut has just deleted is not stored any more.
+      const cut = cuts.get(message.conversationID);
+      const before = cut !== undefined && message.seq <= cut ? undefined : present[i];
+      const stored = held.has(key) ? held.get(key) : before;
       if (replaces(message, stored)) {
         held.set(key, message);
         added.push(message);

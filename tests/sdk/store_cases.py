@@ -14,16 +14,18 @@ import asyncio
 from tidemark_sdk import CACHE_SCHEMA
 
 
-def CONV(cid, version, max_seq=1, read=0):
+def CONV(cid, version, max_seq=1, read=0, join_seq=0):
     return {
         "conversationID": cid,
         "conversationType": 1,
         "userID": "bob",
         "groupID": "",
         "showName": "Bob",
+        "faceURL": "",
         "unreadCount": max(0, max_seq - read),
         "hasReadSeq": read,
         "maxSeq": max_seq,
+        "joinSeq": join_seq,
         "peerHasReadSeq": 0,
         "latestMsg": None,
         "latestMsgSendTime": version,
@@ -43,6 +45,8 @@ def MSG(cid, seq, text="m"):
         "sessionType": 1,
         "contentType": 101,
         "textElem": {"content": text},
+        "pictureElem": None,
+        "fileElem": None,
         "sendTime": seq,
     }
 
@@ -124,6 +128,27 @@ async def scenario(make_store):
     )
     out["race_meta"] = await store.load()
     out["race_record"] = [c for c in await other.conversations() if c["conversationID"] == "c4"]
+
+    # The rejoin rule: a stored record replaced by one whose joinSeq grew drops the
+    # conversation's cached messages at or below it, before this call's messages are
+    # written (the join's notification at joinSeq comes with the record).
+    await store.apply(
+        None, [CONV("g1", 60, 4, 4)], [MSG("g1", s, f"old {s}") for s in (1, 2, 3, 4, 5)]
+    )
+    out["rejoin_same_join_seq"] = await store.apply(None, [CONV("g1", 61, 4, 4)], [])
+    out["rejoin_older_record"] = await store.apply(None, [CONV("g1", 59, 4, 4, join_seq=9)], [])
+    out["rejoin_kept"] = await store.messages("g1", None, 10)
+    out["rejoin"] = await store.apply(
+        None, [CONV("g1", 62, 6, 6, join_seq=5)], [MSG("g1", 5, "joined"), MSG("g1", 6, "new")]
+    )
+    out["rejoin_messages"] = await store.messages("g1", None, 10)
+    # Seen by another store object on the same storage (another tab) too.
+    out["rejoin_messages_other"] = await other.messages("g1", None, 10)
+    # A first record (none stored) drops nothing, nor does another conversation's rejoin.
+    await store.apply(None, [], [MSG("g2", 1, "history")])
+    out["first_record"] = await store.apply(None, [CONV("g2", 63, 3, 3, join_seq=2)], [])
+    out["first_record_messages"] = await store.messages("g2", None, 10)
+    out["other_conversation"] = await store.messages("c1", None, 10)
 
     # A full snapshot replaces everything.
     await store.reset({**meta, "epoch": "e2", "version": 3}, [CONV("c9", 3)], [])

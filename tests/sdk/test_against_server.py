@@ -507,3 +507,62 @@ async def _total(events: Recorder, total: int) -> bool:
     """Whether the last total announced is ``total``."""
     announced = events.of("OnTotalUnreadMessageCountChanged")
     return bool(announced) and announced[-1] == total
+
+
+# -- issue 12 -------------------------------------------------------------------------
+
+
+def test_a_rejoined_member_keeps_no_text_of_the_earlier_window(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Kicked, invited again, then the owner revokes a message of the earlier window: the
+    server no longer counts bob as its viewer (one window per member, reopened), so only
+    the rejoin rule (joinSeq grew: drop what is cached at or below it) keeps its old text
+    out of bob's cache."""
+
+    async def body(s: Session) -> None:
+        alice_id, bob_id = await s.user("alice"), await s.user("bob")
+        alice, _, _ = s.client("alice")
+        bob, _, bob_store = s.client("bob")
+        bob_events = Recorder(bob)
+        await alice.login(alice_id, PASSWORD)
+        await bob.login(bob_id, PASSWORD)
+        await until(lambda: _has(bob_events, "OnConnectSuccess"))
+        group = await alice.create_group("Trip", [bob_id])
+        gid, cid = group["groupID"], group["conversationID"]
+        secret = await alice.send_message(
+            await alice.create_text_message("the old secret"), group_id=gid
+        )
+
+        async def held() -> list[dict[str, Any]]:
+            return await bob_store.messages(cid, None, 1000)
+
+        async def has_secret() -> bool:
+            return any(
+                (m.get("textElem") or {}).get("content") == "the old secret" for m in await held()
+            )
+
+        await until(has_secret)
+        await alice.kick_group_member(gid, [bob_id])
+        await until(lambda: _record_is(bob, gid, lambda r: r["isNotInGroup"]))
+        assert await has_secret()  # read-only, the earlier window kept
+        await alice.invite_user_to_group(gid, [bob_id])
+        await until(lambda: _record_is(bob, gid, lambda r: not r["isNotInGroup"]))
+        record = await bob.get_one_conversation(gid, 3)
+        assert record["joinSeq"] > secret["seq"]
+        assert not await has_secret()
+        assert all(m["seq"] >= record["joinSeq"] for m in await held())
+        await alice.revoke_message(cid, secret["clientMsgID"])
+        await asyncio.sleep(0.3)
+        assert not bob_events.of("OnNewRecvMessageRevoked")  # outside bob's window now
+        page = await bob.get_advanced_history_message_list(cid, 50, 0)
+        assert all(m["seq"] >= record["joinSeq"] for m in page["messageList"])
+        assert not await has_secret()
+
+    scenario(server_url, tmp_path, body)
+
+
+async def _record_is(
+    client: TidemarkClient, group_id: str, check: Callable[[dict[str, Any]], bool]
+) -> bool:
+    return bool(check(dict(await client.get_one_conversation(group_id, 3))))

@@ -178,6 +178,14 @@ def test_the_store_contract_scenario(tmp_path: Path) -> None:
             assert out["drafts_after_snapshot"] == drafts
             assert out["drafts_seen_by_another"] == drafts
             assert out["drafts_of_another_user"] == []
+            # The rejoin rule (issue 12): only a stored record's grown joinSeq drops.
+            old = [MSG("g1", s, f"old {s}") for s in (1, 2, 3, 4, 5)]
+            assert out["rejoin_kept"] == old
+            assert [m["seq"] for m in out["rejoin"]["messages"]] == [5, 6]
+            joined = [MSG("g1", 5, "joined"), MSG("g1", 6, "new")]
+            assert out["rejoin_messages"] == out["rejoin_messages_other"] == joined
+            assert out["first_record_messages"] == [MSG("g2", 1, "history")]
+            assert [m["seq"] for m in out["other_conversation"]] == [5, 6]
     finally:
         for store in opened:
             store.close()

@@ -14,6 +14,7 @@ from tidemark_sdk._models import (
     Message,
     Session,
     is_tombstone,
+    rejoin_cut,
 )
 
 
@@ -56,6 +57,13 @@ class MemoryStore:
             if old is None or old["version"] < record["version"]:
                 self._conversations[record["conversationID"]] = copy.deepcopy(record)
                 changes.append(Change(old=copy.deepcopy(old), new=copy.deepcopy(record)))
+                cut = rejoin_cut(old, record)
+                if cut is not None:
+                    # Before this call's messages are written: the join's own
+                    # notification may come with the record.
+                    cid = record["conversationID"]
+                    for key in [k for k in self._messages if k[0] == cid and k[1] <= cut]:
+                        del self._messages[key]
         # The messages written, once per key (the last write: a tombstone over its message).
         stored: dict[tuple[str, int], Message] = {}
         for message in messages:

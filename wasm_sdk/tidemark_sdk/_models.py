@@ -271,6 +271,19 @@ def is_tombstone(message: Message) -> bool:
     return bool(message.get("contentType") == REVOKED)
 
 
+def rejoin_cut(old: Conversation | None, new: Conversation) -> int | None:
+    """The rejoin rule (rule 11): when a stored record is replaced by one whose joinSeq
+    grew, the messages cached at or below the new joinSeq belong to an earlier window —
+    one that a later revocation may not reach (the server keeps one window per member) —
+    so the store drops them in the same transaction, before writing the messages given
+    with the record (the join's own notification, at joinSeq, may be one of them).
+    Returns that joinSeq, or None when nothing is to be dropped."""
+    if old is None:
+        return None
+    join_seq = int(new.get("joinSeq", 0) or 0)
+    return join_seq if join_seq > int(old.get("joinSeq", 0) or 0) else None
+
+
 def single_conversation_id(a: str, b: str) -> str:
     first, second = sorted((a, b))
     return f"si_{first}_{second}"

@@ -25,6 +25,7 @@ from tidemark_sdk._models import (
     Message,
     Session,
     is_tombstone,
+    rejoin_cut,
 )
 
 _TABLES = """
@@ -133,6 +134,15 @@ class SqliteStore:
                 if cursor.rowcount == 1:
                     previous = None if old is None else cast(Conversation, json.loads(old[0]))
                     changes.append(Change(old=previous, new=_copy(record)))
+                    cut = rejoin_cut(previous, record)
+                    if cut is not None:
+                        # Before this call's messages are written: the join's own
+                        # notification may come with the record. secure_delete
+                        # overwrites the text.
+                        db.execute(
+                            "DELETE FROM messages WHERE conversation_id = ? AND seq <= ?",
+                            (record["conversationID"], cut),
+                        )
             for message in messages:
                 cursor = db.execute(_PUT_MESSAGE, _message_row(message))
                 if cursor.rowcount == 1:
