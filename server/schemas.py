@@ -263,11 +263,10 @@ class SendMessageRequest(Body):
         """Each content type with its own field: text, mentions, the picture or the file."""
         kind = self.content_type
         elems = {CONTENT_TYPES["PICTURE"]: "pictureElem", CONTENT_TYPES["FILE"]: "fileElem"}
+        if kind in elems and getattr(self, elems[kind]) is None:
+            raise ValueError(f"{elems[kind]}: required for contentType {kind}")
         for content_type, field in elems.items():
-            given = getattr(self, field) is not None
-            if kind == content_type and not given:
-                raise ValueError(f"{field}: required for contentType {kind}")
-            if kind != content_type and given:
+            if kind != content_type and getattr(self, field) is not None:
                 raise ValueError(f"{field}: only for contentType {content_type}, not {kind}")
         if kind in elems:
             if "text" in self.model_fields_set:
@@ -643,6 +642,7 @@ class PushUnsubscribeRequest(Body):
 
 
 # -- images and files (issue 12) -----------------------------------------------------------
+
 
 class UploadQuery(Query):
     """``PUT /api/files?name=…&kind=…``: the body is the file's bytes."""

@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -145,13 +146,14 @@ class S3BlobStore:
     def put(self, key: str, data: IO[bytes], size: int) -> None:
         if self.exists(key):
             return
-        self._client.put_object(
-            Bucket=self.bucket,
-            Key=self._key(key),
-            Body=data,
-            ContentLength=size,
-            ContentType="application/octet-stream",
-        )
+        with _exactly(data, size, key) as body:
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=body,
+                ContentLength=size,
+                ContentType="application/octet-stream",
+            )
 
     def open(self, key: str) -> IO[bytes]:
         try:
@@ -174,6 +176,28 @@ class S3BlobStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+@contextlib.contextmanager
+def _exactly(data: IO[bytes], size: int, key: str) -> Iterator[IO[bytes]]:
+    """``data`` as a seekable stream of exactly ``size`` bytes from here; else ValueError.
+
+    S3 would otherwise wait for the bytes a short stream never sends (and botocore retry
+    the wait); a stream that cannot seek is copied to a temporary file first."""
+    if data.seekable():
+        start = data.tell()
+        end = data.seek(0, os.SEEK_END)
+        data.seek(start)
+        if end - start != size:
+            raise ValueError(f"blob {key}: {end - start} bytes to read, expected {size}")
+        yield data
+        return
+    with tempfile.SpooledTemporaryFile(CHUNK) as copy:
+        while chunk := data.read(CHUNK):
+            copy.write(chunk)
+        copy.seek(0)
+        with _exactly(copy, size, key) as checked:
+            yield checked
 
 
 def _status(error: Any) -> int:
