@@ -25,6 +25,7 @@ from benchmarks import (
     b7_connections,
     b10_group_read,
     b11_read_all,
+    b12_upload,
     b13_search,
     plots,
 )
@@ -78,6 +79,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "B7": _b7,
     "B10": _b10,
     "B11": _b11,
+    "B12": lambda args: b12_upload.run(args.tiny),
     "B13": lambda args: b13_search.run(args.tiny, args.postgres_url),
 }
 
@@ -338,6 +340,7 @@ def table(results: dict[str, Any]) -> str:
                 f" {r['receipt_flush_bytes']:,.0f} B",
             )
         )
+    rows += b12_upload.rows(results.get("B12", []))
     rows += b13_search.rows(results.get("B13", []))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
