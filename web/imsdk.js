@@ -38,7 +38,7 @@
 //   OnSyncServerStart OnSyncServerFinish OnSyncServerFailed OnNewConversation
 //   OnConversationChanged OnTotalUnreadMessageCountChanged OnRecvNewMessages
 //   OnNewRecvMessageRevoked OnRecvC2CReadReceipt OnRecvGroupReadReceipt
-//   OnConversationUserInputStatusChanged
+//   OnConversationUserInputStatusChanged OnProgress OnSelfInfoUpdated
 //   (also as IMSDK.CbEvents.<name>; the list is protocol.js's SdkEvent).
 // OnTotalUnreadMessageCountChanged fires only when the number changes (a message in a
 // muted conversation, or muting a conversation with nothing unread, fires none).
@@ -94,6 +94,40 @@
 //        tab, whichever of the push, the sync after a reconnect or the revoke's answer
 //        stores it first. Tombstones never come in OnRecvNewMessages.
 //   Messages: contentType 106 (atTextElem) and 2101 (tombstone) besides 101 and 15xx.
+//
+// IMAGES AND FILES (issue 12)
+//   createImageMessageByFile({file, sourcePicture?, bigPicture?, snapshotPicture?, sourcePath?})
+//        data: a message (contentType 102, not sent yet): {clientMsgID, sendID, contentType,
+//        textElem: null, atTextElem: null, fileElem: null, createTime, pictureElem:
+//        {sourcePath: "", sourcePicture, bigPicture, snapshotPicture}}, each picture
+//        {uuid: "", type: file.type, size: file.size, width, height, url: ""} (width and
+//        height 0 unless sourcePicture or bigPicture gives them). `file` is a File; the
+//        other pictures' uuids (OpenIM's local keys) are not used. The worker keeps the
+//        File until the message is sent (this tab, this login).
+//   createFileMessageByFile({file, fileName?, fileType?, filePath?, uuid?, sourceUrl?, fileSize?})
+//        data: a message (contentType 105): fileElem {filePath: "", uuid: "", sourceUrl: "",
+//        fileName (default file.name), fileSize: file.size, fileType (default file.type)}.
+//   sendMessage({recvID | groupID, message}) with one of those: uploads the File first
+//        (PUT /api/files?name=&kind=image|file, Content-Type: the File's type or
+//        application/octet-stream), OnProgress {clientMsgID, progress} 0..100 (XHR upload
+//        progress; never backwards; 100 once stored), then sends it by uuid. data: the
+//        stored message, its elem filled by the server: pictureElem's sourcePicture =
+//        bigPicture (the original: uuid = sha256, type, size, width, height, url
+//        /api/files/<uuid>) and snapshotPicture (the thumbnail, at most 320 px); fileElem's
+//        uuid, sourceUrl, fileName, fileSize, fileType (sniffed by the server). Refusals:
+//        1601 FILE_TOO_LARGE (25 MiB by default), 1602 FILE_EMPTY, 1603 FILE_TYPE_MISMATCH
+//        (the bytes are not the declared type, or not an image for 102), 1604
+//        FILE_NOT_FOUND; nothing is sent then. Sending again after a failed send does not
+//        upload again. A message carrying a server uuid (a forward) is sent without upload.
+//   uploadFile({file, name?, contentType?, kind?})  data: UploadedFile {uuid, url,
+//        fileName, type, size, width, height, thumbnail (a Picture or null)}; kind "image"
+//        (default for PNG/JPEG/GIF/WebP) or "file". E.g. an avatar for setSelfInfo.
+//   getFileURL({url})     TIDEMARK EXTENSION: data: a "blob:" object URL of the file at
+//        `url` (/api/files/<uuid>[?download=1], as the server gives it), fetched by the
+//        worker with the token (an <img src> cannot send it). 1604 when this user may not
+//        fetch it (not the uploader, no message showing it in their window, or revoked).
+//        The page revokes object URLs it no longer shows (URL.revokeObjectURL).
+//   OnProgress            data: {clientMsgID, progress}
 //
 // GROUPS (OpenIM's names and argument shapes; roleLevel 100 owner, 60 admin, 20 member)
 //   createGroup({groupInfo: {groupName}, memberUserIDs, adminUserIDs})  or
@@ -254,6 +288,10 @@ const METHODS = [
   "createTextAtMessage",
   "getAtAllTag",
   "revokeMessage",
+  "createImageMessageByFile",
+  "createFileMessageByFile",
+  "uploadFile",
+  "getFileURL",
 ];
 
 const handlers = new Map(EVENTS.map((event) => [event, new Set()]));
@@ -459,6 +497,9 @@ async function invoke(method, arg) {
   }
   if (method === "getCachedConversationList") mark("cachedListAnswered");
   if (answer.errCode !== 0) throw { errCode: answer.errCode, errMsg: answer.errMsg };
+  // getFileURL: the worker fetched the bytes with the token; the page gets an object URL
+  // of them (revoke it with URL.revokeObjectURL once it is no longer shown).
+  if (method === "getFileURL") return { ...answer, data: URL.createObjectURL(answer.data) };
   return answer;
 }
 

@@ -7,7 +7,9 @@
 // Exposed (Comlink), all async:
 //   call(method, arg)   -> {errCode, errMsg, data}: one IMSDK method (BrowserSDK.call in
 //                          wasm_sdk/tidemark_sdk/_browser.py, over OpenIMFacade in
-//                          _facade.py); never rejects for SDK errors. A call made before
+//                          _facade.py); never rejects for SDK errors. A File in arg.file
+//                          arrives structured-cloned and stays a JS object (uploaded by
+//                          files.js); getFileURL's data is a Blob. A call made before
 //                          the boot waits for it, and (OpenIMFacade) for the restore of
 //                          the saved session: an OpenIM app's login() on page load works
 //   ready()             -> {errCode: 0, errMsg: "", data: {loginStatus, userID,
@@ -203,10 +205,11 @@ async function bootPyodide(loadPyodide, snapshotRead) {
 async function boot() {
   if (!buildId) throw new Error("worker.js needs ?build=<buildId>");
   const snapshotRead = readSnapshot(); // meanwhile
-  const [{ loadPyodide }, idb, idbStore] = await Promise.all([
+  const [{ loadPyodide }, idb, idbStore, files] = await Promise.all([
     import(`${assets}pyodide/pyodide.mjs`),
     import(`${assets}vendor/idb.js`),
     import("./idb-store.js"),
+    import("./files.js"),
   ]);
   idbStore.configure({ openDB: idb.openDB });
   stamp("modulesLoaded");
@@ -214,7 +217,9 @@ async function boot() {
   const pyodide = await bootPyodide(loadPyodide, snapshotRead);
   pyodide.runPython("import random; random.seed()"); // not the snapshot's sequence
   const browser = pyodide.pyimport("tidemark_sdk._browser");
-  const sdk = browser.create_browser_sdk(idbStore, self.location.origin);
+  // files.js: uploads by XMLHttpRequest (upload progress, for OnProgress) and downloads
+  // as Blobs (getFileURL), called by the SDK through _jsbridge.py.
+  const sdk = browser.create_browser_sdk(idbStore, self.location.origin, files);
   browser.destroy();
   sdk.set_listener(emit);
   stamp("sdkImported");

@@ -15,6 +15,9 @@ one is a reload, or a second tab), and transports to the server for other users.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import struct
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -51,6 +54,12 @@ class Env:
     def transport(self) -> Transport:
         raise NotImplementedError
 
+    def file(self, data: bytes, name: str, type: str = "") -> Any:
+        """A file as this side's page has one: a browser File in Pyodide, a BytesFile
+        under CPython. ``call`` passes an argument's ``file`` through as it is, and
+        answers getFileURL's data as the bytes fetched."""
+        raise NotImplementedError
+
     async def open(self) -> Sdk:
         """A new SDK instance on this env's cache storage."""
         sdk = await self.make_sdk()
@@ -76,6 +85,24 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = 15.0)
     while not predicate():
         assert loop.time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A real PNG (red pixels) that Pillow decodes: for uploads to the fake and the real
+    server alike (stdlib only: this module runs in Pyodide too)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def names(sdk: Sdk) -> list[str]:
@@ -590,6 +617,99 @@ async def case_mentions_and_revoke(env: Env) -> None:
 
 
 #: (method, argument, errCode): the facade's argument checks, logged in.
+async def case_images_and_files(env: Env) -> None:
+    sdk, _ = await logged_in(env)
+    bob = await env.peer("bob")
+    bob_id = env.user("bob")
+    image = png(40, 30)
+    made = await sdk.call(
+        "createImageMessageByFile", {"file": env.file(image, "cat.png", "image/png")}
+    )
+    assert made["errCode"] == 0, made
+    local = made["data"]
+    assert (local["contentType"], local["textElem"], local["fileElem"]) == (102, None, None)
+    assert local["pictureElem"]["sourcePicture"] == {
+        "uuid": "",
+        "type": "image/png",
+        "size": len(image),
+        "width": 0,
+        "height": 0,
+        "url": "",
+    }
+    sent = await sdk.call("sendMessage", {"recvID": bob_id, "message": local})
+    assert sent["errCode"] == 0, sent
+    message = sent["data"]
+    source = message["pictureElem"]["sourcePicture"]
+    sha = hashlib.sha256(image).hexdigest()
+    assert (source["uuid"], source["url"], source["type"]) == (
+        sha,
+        f"/api/files/{sha}",
+        "image/png",
+    )
+    assert (source["width"], source["height"], source["size"]) == (40, 30, len(image))
+    assert message["pictureElem"]["bigPicture"] == source
+    assert message["pictureElem"]["snapshotPicture"]["uuid"] not in ("", sha)
+    # OnProgress for this message: from 0, never backwards, 100 once stored.
+    progress = [
+        p["progress"] for p in of(sdk, "OnProgress") if p["clientMsgID"] == local["clientMsgID"]
+    ]
+    assert progress[0] == 0 and progress[-1] == 100 and progress == sorted(progress), progress
+    listed = (await sdk.call("getAllConversationList"))["data"]
+    assert listed[0]["latestMsg"] == message
+    fetched = await sdk.call("getFileURL", {"url": source["url"]})
+    assert fetched == {**OK, "data": image}
+    # The peer sees the message: may fetch it (a Blob in the browser: read it back).
+    got = await bob.get_file(source["url"])
+    assert (got if isinstance(got, bytes) else await got.read()) == image
+    thumb = await sdk.call("getFileURL", {"url": message["pictureElem"]["snapshotPicture"]["url"]})
+    assert thumb["errCode"] == 0 and thumb["data"] != image
+
+    words = b"plain words, nothing more"
+    made = await sdk.call(
+        "createFileMessageByFile", {"file": env.file(words, "notes.txt", "text/plain")}
+    )
+    assert made["data"]["fileElem"]["fileName"] == "notes.txt", made
+    assert made["data"]["fileElem"]["fileSize"] == len(words)
+    sent = await sdk.call("sendMessage", {"recvID": bob_id, "message": made["data"]})
+    elem = sent["data"]["fileElem"]
+    assert (elem["fileName"], elem["fileSize"], elem["fileType"]) == (
+        "notes.txt",
+        len(words),
+        "text/plain",
+    )
+    assert (await sdk.call("getFileURL", {"url": elem["sourceUrl"] + "?download=1"}))[
+        "data"
+    ] == words
+    uploaded = await sdk.call("uploadFile", {"file": env.file(image, "me.png", "image/png")})
+    assert uploaded["data"]["url"] == source["url"] and uploaded["data"]["thumbnail"], uploaded
+
+    # Refusals: nothing is sent.
+    before = len(
+        (
+            await sdk.call(
+                "getAdvancedHistoryMessageList", {"conversationID": message["conversationID"]}
+            )
+        )["data"]["messageList"]
+    )
+    refused = [
+        ("createFileMessageByFile", env.file(b"", "empty.txt"), 1602),
+        ("createFileMessageByFile", env.file(b"<html>hi</html>", "x.png", "image/png"), 1603),
+        ("createImageMessageByFile", env.file(words, "notes.png"), 1603),
+    ]
+    for method, file, code in refused:
+        made = await sdk.call(method, {"file": file})
+        answer = await sdk.call("sendMessage", {"recvID": bob_id, "message": made["data"]})
+        assert answer["errCode"] == code and answer["errMsg"], (method, answer)
+    after = (
+        await sdk.call(
+            "getAdvancedHistoryMessageList", {"conversationID": message["conversationID"]}
+        )
+    )["data"]
+    assert len(after["messageList"]) == before
+    unknown = await sdk.call("getFileURL", {"url": "/api/files/" + "0" * 64})
+    assert unknown["errCode"] == 1604, unknown
+
+
 ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ("noSuchMethod", None, 1005),
     ("login", {"userID": "x"}, 1002),
@@ -659,6 +779,21 @@ ARGUMENT_CASES: list[tuple[str, Any, int]] = [
         1002,
     ),
     ("revokeMessage", {"conversationID": "x"}, 1002),
+    ("createImageMessageByFile", {"file": "cat.png"}, 1002),
+    ("createImageMessageByFile", {}, 1002),
+    ("createFileMessageByFile", {"file": None}, 1002),
+    ("uploadFile", {"file": 5}, 1002),
+    ("getFileURL", {"url": "https://example.com/api/files/" + "a" * 64}, 1002),
+    ("getFileURL", "/api/users/me", 1002),
+    ("sendMessage", {"recvID": "x", "message": {"clientMsgID": "c", "contentType": 102}}, 1002),
+    (
+        "sendMessage",
+        {
+            "recvID": "x",
+            "message": {"clientMsgID": "c", "contentType": 105, "fileElem": {"uuid": ""}},
+        },
+        1002,
+    ),
     ("revokeMessage", "x", 1002),
     (
         "sendMessage",

@@ -11,6 +11,15 @@ seqs from their join to their leave; once out, the record stays with nothing unr
 ``isNotInGroup``), receipts and reader lists from positions, ``receipt.group`` and
 ``typing`` frames (no version). ``receipt.group`` is pushed at once, not coalesced.
 
+Issue 12 as ``/work/spec12.md`` says it: records' ``faceURL`` and ``joinSeq``; uploads
+(``PUT /api/files``: the size limit, empty files, a declared type contradicting the
+"sniffed" one — a few magic numbers stand in for libmagic —, images measured from their
+headers with a stand-in thumbnail, content-addressed), downloads authorized as the server
+does (the uploader, a message showing it inside the caller's window, a current avatar),
+picture (102) and file (105) messages filled from the upload, ``message_files`` rows
+dropped by a revocation; search, profiles (``user.updated``), the directory and push
+subscriptions.
+
 Issue 11 as ``/work/spec11.md`` says it (the contract with the real server): mute and pin
 (settings), derived ``mentionCount``/``groupAtType`` from mention rows (c, s, target),
 mark-unread as a version (``marked_unread_version``), mark-all-read (one version, one
@@ -22,8 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import itertools
 import json
+import re
+import struct
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,10 +45,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tidemark_sdk import (
     BadCredentialsError,
     ConversationNotFoundError,
+    FileEmptyError,
+    FileTooLargeError,
+    FileTypeMismatchError,
     GroupDismissedError,
     GroupPermissionDeniedError,
     MessageNotFoundError,
     NetworkError,
+    NoSuchFileError,
     NotFoundError,
     NotGroupMemberError,
     NotRevocableError,
@@ -54,6 +70,12 @@ from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES
 OWNER, ADMIN, MEMBER = 100, 60, 20
 REVOKED = CONTENT_TYPES["REVOKED"]
 AT_TEXT = CONTENT_TYPES["AT_TEXT"]
+PICTURE = CONTENT_TYPES["PICTURE"]
+FILE = CONTENT_TYPES["FILE"]
+NO_CLAIM = "application/octet-stream"
+RASTER = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_FILE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")
+_FILE_PATH = re.compile(r"^/api/files/([0-9a-f]{64})$")
 _MEMBER_FILTERS = {
     0: (OWNER, ADMIN, MEMBER),
     1: (OWNER,),
@@ -125,6 +147,16 @@ class FakeServer:
         #: (user_id, version, conversationID, seq): the revocations table.
         self.revocations: list[tuple[str, int, str, int]] = []
         self._clock = itertools.count(1_700_000_000_000, 1000)
+        #: MAX_UPLOAD_BYTES.
+        self.max_upload_bytes = 25 * 1024 * 1024
+        #: sha256 -> {data, mime, width, height, thumb (its sha256 or None)}: files rows.
+        self.files: dict[str, dict[str, Any]] = {}
+        #: (user, sha256) -> the name they uploaded it under: uploads rows.
+        self.uploads: dict[tuple[str, str], str] = {}
+        #: (conversationID, seq, sha256): message_files rows.
+        self.message_files: set[tuple[str, int, str]] = set()
+        #: (path, Content-Type, size) of every upload that reached the server.
+        self.upload_log: list[tuple[str, str, int]] = []
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -568,7 +600,18 @@ class FakeServer:
             conversation = self.conversations[message["conversationID"]]
             return {"message": message, "state": self._state(user_id, [conversation])}
         conversation = self._target(user_id, body)
-        at_elem = self._at_elem(conversation, body)
+        content_type = body.get("contentType") or (
+            AT_TEXT if body.get("atUserIDList") is not None else 101
+        )
+        media: dict[str, Any] = {"pictureElem": None, "fileElem": None}
+        shown: list[str] = []
+        if content_type in (PICTURE, FILE):
+            if body.get("text") or body.get("atUserIDList") is not None:
+                raise ValidationFailedError("a picture or file message has no text")
+            media, shown = self._media(user_id, content_type, body)
+            at_elem = None
+        else:
+            at_elem = self._at_elem(conversation, body)
         conversation.max_seq += 1
         seq = conversation.max_seq
         peer = ""
@@ -583,15 +626,15 @@ class FakeServer:
             "recvID": peer,
             "groupID": conversation.group_id,
             "sessionType": conversation.conversation_type,
-            "contentType": AT_TEXT if at_elem else 101,
-            "textElem": None if at_elem else {"content": body["text"]},
-            "pictureElem": None,
-            "fileElem": None,
+            "contentType": content_type if shown else AT_TEXT if at_elem else 101,
+            "textElem": None if at_elem or shown else {"content": body["text"]},
+            **media,
             "atTextElem": at_elem,
             "notificationElem": None,
             "sendTime": next(self._clock),
         }
         conversation.messages.append(message)
+        self.message_files |= {(conversation.conversation_id, seq, sha) for sha in shown}
         if at_elem:
             conversation.mentions |= {(seq, target) for target in at_elem["atUserList"]}
         sent[body["clientMsgID"]] = message
@@ -860,7 +903,7 @@ class FakeServer:
         if not found:
             raise MessageNotFoundError(f"no message {body.get('clientMsgID')!r} in {cid!r}")
         message = found[0]
-        if message["contentType"] not in (101, AT_TEXT, REVOKED):
+        if message["contentType"] not in (101, AT_TEXT, PICTURE, FILE, REVOKED):
             raise NotRevocableError("notifications cannot be revoked")
         role = me.role if group else 0
         sender = conversation.members.get(message["sendID"])
@@ -891,9 +934,13 @@ class FakeServer:
         message.update(
             contentType=REVOKED,
             textElem=None,
+            pictureElem=None,
+            fileElem=None,
             atTextElem=None,
             notificationElem={"detail": json.dumps(info)},
         )
+        # Its blobs are no longer fetchable through it.
+        self.message_files = {row for row in self.message_files if row[:2] != (cid, message["seq"])}
         conversation.mentions = {(s, t) for s, t in conversation.mentions if s != message["seq"]}
         viewers = sorted(u for u, m in conversation.members.items() if m.sees(message["seq"]))
         self._bump(conversation, viewers)
@@ -928,6 +975,136 @@ class FakeServer:
             2 if any(t == AT_ALL_TAG for _, t in rows) else 0
         )
         return len({s for s, _ in rows}), at_type
+
+    # -- files (issue 12) --------------------------------------------------------------
+
+    def upload(
+        self, path: str, data: bytes, content_type: str, token: str | None
+    ) -> dict[str, Any]:
+        """``PUT /api/files?name=&kind=`` with ``data`` as the body."""
+        user_id = self.authenticate(token)
+        parts = urlsplit(path)
+        self.requests.append(("PUT", parts.path))
+        if parts.path != "/api/files":
+            raise NotFoundError(f"no route PUT {parts.path}")
+        self.upload_log.append((path, content_type, len(data)))
+        query = dict(parse_qsl(parts.query))
+        name, kind = query.get("name", ""), query.get("kind", "file")
+        if not _FILE_NAME.match(name) or kind not in ("image", "file"):
+            raise ValidationFailedError("name: 1-255 characters; kind: image or file")
+        if len(data) > self.max_upload_bytes:
+            raise FileTooLargeError(f"over the upload limit of {self.max_upload_bytes} bytes")
+        if not data:
+            raise FileEmptyError("the file is empty")
+        mime, size = _sniff(data)
+        claim = content_type.split(";", 1)[0].strip().lower()
+        if claim not in ("", NO_CLAIM) and claim != mime:
+            raise FileTypeMismatchError(f"the bytes are {mime}, not the declared {claim}")
+        if kind == "image" and size is None:
+            raise FileTypeMismatchError(f"kind=image: the bytes ({mime}) are not an image")
+        sha = hashlib.sha256(data).hexdigest()
+        thumbnail = None
+        if sha not in self.files:
+            thumb = None
+            if size is not None:
+                # A stand-in thumbnail, its own file (at most 320 px on the longer side).
+                scale = min(1.0, 320 / max(size))
+                thumb_data = b"thumbnail of " + sha.encode()
+                thumb = hashlib.sha256(thumb_data).hexdigest()
+                self.files[thumb] = {
+                    "data": thumb_data,
+                    "mime": "image/png",
+                    "width": max(1, round(size[0] * scale)),
+                    "height": max(1, round(size[1] * scale)),
+                    "thumb": None,
+                }
+            self.files[sha] = {
+                "data": data,
+                "mime": mime,
+                "width": size[0] if size else None,
+                "height": size[1] if size else None,
+                "thumb": thumb,
+            }
+        stored = self.files[sha]
+        if stored["thumb"] is not None:
+            self.uploads[(user_id, stored["thumb"])] = f"{name}-thumbnail.png"
+            thumbnail = self._picture(stored["thumb"])
+        self.uploads[(user_id, sha)] = name
+        return {
+            "uuid": sha,
+            "url": f"/api/files/{sha}",
+            "fileName": name,
+            "type": stored["mime"],
+            "size": len(stored["data"]),
+            "width": stored["width"] or 0,
+            "height": stored["height"] or 0,
+            "thumbnail": thumbnail,
+        }
+
+    def download(self, path: str, token: str | None) -> bytes:
+        """``GET /api/files/<sha256>[?download=1]``: the bytes, if the caller may."""
+        user_id = self.authenticate(token)
+        parts = urlsplit(path)
+        self.requests.append(("GET", parts.path))
+        found = _FILE_PATH.match(parts.path)
+        sha = found.group(1) if found else ""
+        if not found or sha not in self.files or not self.may_fetch(user_id, sha):
+            raise NoSuchFileError(f"no file {sha!r} that you may fetch")
+        return bytes(self.files[sha]["data"])
+
+    def may_fetch(self, user_id: str, sha: str) -> bool:
+        """The uploader; a message showing it in the caller's window; a current avatar."""
+        if (user_id, sha) in self.uploads:
+            return True
+        for cid, seq, shown in self.message_files:
+            member = self.conversations[cid].members.get(user_id)
+            if shown == sha and member is not None and member.sees(seq):
+                return True
+        return any(u["faceURL"] == f"/api/files/{sha}" for u in self.users.values())
+
+    def _picture(self, sha: str) -> dict[str, Any]:
+        stored = self.files[sha]
+        return {
+            "uuid": sha,
+            "type": stored["mime"],
+            "size": len(stored["data"]),
+            "width": stored["width"] or 0,
+            "height": stored["height"] or 0,
+            "url": f"/api/files/{sha}",
+        }
+
+    def _media(
+        self, user_id: str, content_type: int, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """(pictureElem and fileElem, the blobs shown) of a picture or file message."""
+        if content_type == PICTURE:
+            sha = ((body.get("pictureElem") or {}).get("sourcePicture") or {}).get("uuid")
+        else:
+            sha = (body.get("fileElem") or {}).get("uuid")
+        if not isinstance(sha, str) or sha not in self.files or not self.may_fetch(user_id, sha):
+            raise NoSuchFileError(f"no file {sha!r} that you may fetch")
+        stored = self.files[sha]
+        if content_type == PICTURE:
+            if stored["thumb"] is None:
+                raise FileTypeMismatchError(f"pictureElem: file {sha} is not an image")
+            source = self._picture(sha)
+            elem = {
+                "sourcePath": "",
+                "sourcePicture": source,
+                "bigPicture": source,
+                "snapshotPicture": self._picture(stored["thumb"]),
+            }
+            return {"pictureElem": elem, "fileElem": None}, [sha, stored["thumb"]]
+        name = body["fileElem"].get("fileName") or self.uploads.get((user_id, sha)) or sha[:16]
+        elem = {
+            "filePath": "",
+            "uuid": sha,
+            "sourceUrl": f"/api/files/{sha}",
+            "fileName": name,
+            "fileSize": len(stored["data"]),
+            "fileType": stored["mime"],
+        }
+        return {"pictureElem": None, "fileElem": elem}, [sha]
 
     # -- state -------------------------------------------------------------------------
 
@@ -1006,6 +1183,25 @@ class FakeServer:
             "isMarkedUnread": member.marked_unread_version is not None,
             "isHidden": member.hidden_seq is not None and max_seq <= member.hidden_seq,
         }
+
+
+def _sniff(data: bytes) -> tuple[str, tuple[int, int] | None]:
+    """(MIME type, (width, height) of an image that "decodes"): a stand-in for libmagic
+    and Pillow that knows PNG and GIF headers (JPEG and WebP by their magic only, not
+    measured: never an image here), UTF-8 text, and else octet-stream."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return "image/png", ((width, height) if width and height else None)
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return "image/gif", ((width, height) if width and height else None)
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return NO_CLAIM, None
+    return "text/plain", None
 
 
 _CLOSED = object()
@@ -1148,6 +1344,43 @@ class FakeTransport:
                 raise failure
         # Answers travel as JSON: the client must never share objects with the server.
         return copy.deepcopy(self.server.handle(method, path, copy.deepcopy(body), token))
+
+    async def _gate(self, method: str, path: str) -> None:
+        for prefix, gate in list(self.gates.items()):
+            if path.startswith(prefix):
+                await gate.wait()
+        if self.offline:
+            raise NetworkError(f"{method} {path}: offline")
+        for prefix, failure in list(self.failures.items()):
+            if path.startswith(prefix):
+                del self.failures[prefix]
+                raise failure
+
+    async def upload(
+        self,
+        path: str,
+        file: Any,
+        content_type: str,
+        token: str,
+        on_progress: Any = None,
+    ) -> dict[str, Any]:
+        self.http.append(("PUT", path))
+        data = await file.read()
+        await self._gate("PUT", path)
+        # The body goes out in quarters, the loop turning between them.
+        for quarter in (25, 50, 75):
+            if on_progress is not None:
+                on_progress(quarter)
+            await asyncio.sleep(0)
+        answer = copy.deepcopy(self.server.upload(path, data, content_type, token))
+        if on_progress is not None:
+            on_progress(100)
+        return answer
+
+    async def download(self, path: str, token: str) -> bytes:
+        self.http.append(("GET", path))
+        await self._gate("GET", path)
+        return self.server.download(path, token)
 
     async def connect(self) -> FakeConnection:
         await asyncio.sleep(0)

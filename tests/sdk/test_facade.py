@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tidemark_sdk import HttpTransport, SqliteStore, TidemarkClient, Transport
+from tidemark_sdk import BytesFile, HttpTransport, SqliteStore, TidemarkClient, Transport
 from tidemark_sdk._facade import OpenIMFacade
 
 from server.testing import ServerProcess
@@ -25,6 +25,9 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+_NONE = object()
+
+
 class CpythonSdk:
     def __init__(self, facade: OpenIMFacade) -> None:
         self.facade = facade
@@ -32,7 +35,17 @@ class CpythonSdk:
         facade.set_listener(lambda event, data: self.events.append((event, _json(data))))
 
     async def call(self, method: str, arg: Any = None) -> dict[str, Any]:
-        return _json(await self.facade.call(method, _json(arg)))
+        # A file is not JSON: it crosses as itself (in the browser, a structured clone).
+        if isinstance(arg, dict):
+            arg = dict(arg)
+        file = arg.pop("file") if isinstance(arg, dict) and "file" in arg else _NONE
+        value = _json(arg)
+        if file is not _NONE:
+            value["file"] = file
+        answer = await self.facade.call(method, value)
+        if isinstance(answer.get("data"), bytes):  # getFileURL
+            return {**_json({**answer, "data": None}), "data": answer["data"]}
+        return _json(answer)
 
     async def start(self) -> dict[str, Any]:
         return _json(await self.facade.start())
@@ -48,6 +61,9 @@ class CpythonEnv(facade_cases.Env):
         self.server = server
         self.stores: list[SqliteStore] = []
         self.http: list[HttpTransport] = []
+
+    def file(self, data: bytes, name: str, type: str = "") -> Any:
+        return BytesFile(data, name, type)
 
     def transport(self) -> Transport:
         if isinstance(self.server, FakeServer):

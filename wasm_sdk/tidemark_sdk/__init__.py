@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tidemark_sdk._client import EVENTS, HistoryPage, LoginStatus, TextMessage, TidemarkClient
+from tidemark_sdk._client import (
+    EVENTS,
+    HistoryPage,
+    LoginStatus,
+    MediaMessage,
+    TextMessage,
+    TidemarkClient,
+)
 from tidemark_sdk._errors import (
     AlreadyLoggedInError,
     AuthError,
@@ -25,20 +32,20 @@ from tidemark_sdk._errors import (
     ClientError,
     ConversationNotFoundError,
     ErrorCode,
-    GroupDismissedError,
-    GroupError,
     FileEmptyError,
     FileError,
     FileTooLargeError,
     FileTypeMismatchError,
+    GroupDismissedError,
+    GroupError,
     GroupFullError,
     GroupPermissionDeniedError,
     InvalidJsonError,
     MessageNotFoundError,
     MethodNotAllowedError,
     NetworkError,
-    NotFoundError,
     NoSuchFileError,
+    NotFoundError,
     NotGroupMemberError,
     NotLoggedInError,
     NotRevocableError,
@@ -64,6 +71,7 @@ from tidemark_sdk._errors import (
     error_from_code,
     error_from_response,
 )
+from tidemark_sdk._files import BytesFile, FileSource
 from tidemark_sdk._interfaces import Connection, Store, Transport
 from tidemark_sdk._memory import MemoryStore
 from tidemark_sdk._models import (
@@ -99,6 +107,7 @@ __all__ = [
     "AuthError",
     "BadCredentialsError",
     "BodyTooLargeError",
+    "BytesFile",
     "CacheMeta",
     "Change",
     "ClientError",
@@ -107,25 +116,27 @@ __all__ = [
     "ConversationNotFoundError",
     "Draft",
     "ErrorCode",
+    "FileEmptyError",
+    "FileError",
+    "FileSource",
+    "FileTooLargeError",
+    "FileTypeMismatchError",
     "GroupDismissedError",
     "GroupError",
     "GroupFullError",
     "GroupPermissionDeniedError",
     "HistoryPage",
     "HttpTransport",
-    "FileEmptyError",
-    "FileError",
-    "FileTooLargeError",
-    "FileTypeMismatchError",
     "InvalidJsonError",
     "LoginStatus",
+    "MediaMessage",
     "MemoryStore",
     "Message",
     "MessageNotFoundError",
     "MethodNotAllowedError",
     "NetworkError",
-    "NotFoundError",
     "NoSuchFileError",
+    "NotFoundError",
     "NotGroupMemberError",
     "NotLoggedInError",
     "NotRevocableError",

@@ -50,6 +50,7 @@ from tidemark_sdk._errors import (
     ValidationFailedError,
 )
 from tidemark_sdk._events import EVENTS, Emitter, Listener
+from tidemark_sdk._files import RASTER_TYPES, FileSource, checked_name, declared_type, file_path
 from tidemark_sdk._interfaces import Store, Transport
 from tidemark_sdk._models import (
     GROUP_CHAT,
@@ -58,9 +59,12 @@ from tidemark_sdk._models import (
     AtUsersInfoItem,
     Conversation,
     Draft,
+    FileElem,
     GroupItem,
     GroupMemberItem,
     Message,
+    Picture,
+    PictureElem,
     ReceiptCount,
     Session,
     ShownConversation,
@@ -73,7 +77,14 @@ from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES, OPS, RECV_MSG_OPTS
 from tidemark_sdk._state import ClientState, conversation_list, parse_state
 from tidemark_sdk._sync import EVENT_FRAMES, Replica
 
-__all__ = ["EVENTS", "HistoryPage", "LoginStatus", "TextMessage", "TidemarkClient"]
+__all__ = [
+    "EVENTS",
+    "HistoryPage",
+    "LoginStatus",
+    "MediaMessage",
+    "TextMessage",
+    "TidemarkClient",
+]
 
 logger = logging.getLogger("tidemark_sdk")
 
@@ -87,6 +98,10 @@ MAX_TEXT = 4000
 MAX_MENTIONS = 100
 MAX_GROUP_NICKNAME = 64
 AT_TEXT = CONTENT_TYPES["AT_TEXT"]
+PICTURE = CONTENT_TYPES["PICTURE"]
+FILE = CONTENT_TYPES["FILE"]
+#: Files held for messages created but not sent yet (the oldest go first beyond this).
+MAX_PENDING_FILES = 100
 
 
 class LoginStatus(IntEnum):
@@ -107,6 +122,22 @@ class TextMessage(TypedDict):
     contentType: int
     textElem: TextElem | None
     atTextElem: AtTextElem | None
+    createTime: int
+
+
+class MediaMessage(TypedDict):
+    """An image (contentType 102, ``pictureElem``) or file (105, ``fileElem``) message
+    created locally from a file, before ``send_message`` uploads it and sends it. Its
+    elem says what the client knows (uuid and url "" until sent); the file itself is held
+    by the client that made it, by clientMsgID."""
+
+    clientMsgID: str
+    sendID: str
+    contentType: int
+    textElem: None
+    atTextElem: None
+    pictureElem: PictureElem | None
+    fileElem: FileElem | None
     createTime: int
 
 
@@ -156,6 +187,10 @@ class TidemarkClient:
         self._synced = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._link: Link | None = None
+        # clientMsgID -> the file of a media message not sent yet, and the uuid its
+        # upload got (a send that failed after the upload does not upload it again).
+        self._pending_files: dict[str, FileSource] = {}
+        self._uploaded: dict[str, str] = {}
 
     # -- events ------------------------------------------------------------------------
 
@@ -295,6 +330,8 @@ class TidemarkClient:
 
     async def _stop(self) -> None:
         self._end_login()
+        self._pending_files.clear()
+        self._uploaded.clear()
         self._state.close()
         self._ephemera.close()
         self._link = None
@@ -449,13 +486,19 @@ class TidemarkClient:
         return AT_ALL_TAG
 
     async def send_message(
-        self, message: TextMessage, recv_id: str = "", group_id: str = ""
+        self, message: TextMessage | MediaMessage, recv_id: str = "", group_id: str = ""
     ) -> Message:
         """Send to a user (``recv_id``) or a group (``group_id``); the stored message.
-        An @ message goes to a group only."""
+        An @ message goes to a group only. An image or file message uploads its file
+        first (OnProgress), then sends; the answer's elem is the server's."""
         await self._ready()
-        at = message.get("atTextElem") if message.get("contentType") == AT_TEXT else None
+        content_type = message.get("contentType")
+        at = message.get("atTextElem") if content_type == AT_TEXT else None
         text_elem = message.get("textElem")
+        if content_type in (PICTURE, FILE):
+            if bool(recv_id) == bool(group_id):
+                raise ValidationFailedError("give exactly one of recvID and groupID")
+            return await self._send_media(cast(MediaMessage, message), recv_id, group_id)
         if at is not None:
             if recv_id or not group_id:
                 raise ValidationFailedError("an @ message goes to a group (groupID) only")
@@ -485,6 +528,188 @@ class TidemarkClient:
         finally:
             self._state.sending.discard(message["clientMsgID"])
         return sent
+
+    # -- images and files (issue 12) -------------------------------------------------
+
+    async def create_image_message_by_file(
+        self, file: FileSource, *, width: int = 0, height: int = 0
+    ) -> MediaMessage:
+        """An image message (contentType 102) for ``file``, not sent yet: its pictureElem
+        holds what the client knows (type and size; width and height if given; uuid and
+        url ""). :meth:`send_message` uploads the file (the server checks it is an image)
+        and sends it."""
+        picture = Picture(
+            uuid="", type=file.type, size=file.size, width=width, height=height, url=""
+        )
+        elem = PictureElem(
+            sourcePath="", sourcePicture=picture, bigPicture=picture, snapshotPicture=picture
+        )
+        return self._hold(file, PICTURE, picture_elem=elem)
+
+    async def create_file_message_by_file(
+        self, file: FileSource, *, file_name: str = "", file_type: str = ""
+    ) -> MediaMessage:
+        """A file message (contentType 105) for ``file``, not sent yet (uuid and
+        sourceUrl ""): named ``file_name`` (default: the file's name)."""
+        elem = FileElem(
+            filePath="",
+            uuid="",
+            sourceUrl="",
+            fileName=checked_name(file_name or file.name or "file"),
+            fileSize=file.size,
+            fileType=file_type or file.type,
+        )
+        return self._hold(file, FILE, file_elem=elem)
+
+    def _hold(
+        self,
+        file: FileSource,
+        content_type: int,
+        *,
+        picture_elem: PictureElem | None = None,
+        file_elem: FileElem | None = None,
+    ) -> MediaMessage:
+        message = MediaMessage(
+            clientMsgID=uuid.uuid4().hex,
+            sendID=self._session["userID"] if self._session else "",
+            contentType=content_type,
+            textElem=None,
+            atTextElem=None,
+            pictureElem=picture_elem,
+            fileElem=file_elem,
+            createTime=_now_ms(),
+        )
+        while len(self._pending_files) >= MAX_PENDING_FILES:
+            del self._pending_files[next(iter(self._pending_files))]
+        self._pending_files[message["clientMsgID"]] = file
+        return message
+
+    async def _send_media(self, message: MediaMessage, recv_id: str, group_id: str) -> Message:
+        client_msg_id = message["clientMsgID"]
+        picture = message["contentType"] == PICTURE
+        elem = message.get("pictureElem") if picture else message.get("fileElem")
+        if not isinstance(elem, dict):
+            raise ValidationFailedError(
+                "message must come from createImageMessageByFile or createFileMessageByFile"
+            )
+        if picture:
+            given: Any = cast(dict[str, Any], elem).get("sourcePicture", {}).get("uuid")
+        else:
+            given = cast(dict[str, Any], elem).get("uuid")
+        file_name = "" if picture else str(elem.get("fileName") or "")
+        self._state.sending.add(client_msg_id)
+        try:
+            file_uuid = self._uploaded.get(client_msg_id, "")
+            source = self._pending_files.get(client_msg_id)
+            if not file_uuid and source is not None:
+                kind = "image" if picture else "file"
+                uploaded = await self._upload(
+                    source, file_name or source.name or "file", kind, progress_of=client_msg_id
+                )
+                file_uuid = str(uploaded["uuid"])
+                self._uploaded[client_msg_id] = file_uuid
+            if not file_uuid:
+                file_uuid = given if isinstance(given, str) else ""
+            if not file_uuid:
+                raise ValidationFailedError(
+                    "this message's file is not held here: create it with"
+                    " createImageMessageByFile or createFileMessageByFile, then send it"
+                )
+            body: dict[str, Any] = {
+                "clientMsgID": client_msg_id,
+                "contentType": message["contentType"],
+            }
+            if picture:
+                body["pictureElem"] = {"sourcePicture": {"uuid": file_uuid}}
+            else:
+                body["fileElem"] = {
+                    "uuid": file_uuid,
+                    **({"fileName": file_name} if file_name else {}),
+                }
+            if recv_id:
+                body["recvID"] = recv_id
+            if group_id:
+                body["groupID"] = group_id
+            # Over HTTP only: the socket's sendMessage op carries text messages.
+            answer = await self._request("POST", "/api/messages", body)
+            sent = cast(Message, answer.get("message"))
+            if not isinstance(sent, dict):
+                raise ProtocolError("bad send answer: no message")
+            await self._replica.apply_answer(answer.get("state"), [sent])
+        finally:
+            self._state.sending.discard(client_msg_id)
+        self._pending_files.pop(client_msg_id, None)
+        self._uploaded.pop(client_msg_id, None)
+        return sent
+
+    async def upload_file(
+        self, file: FileSource, name: str = "", kind: str = "", content_type: str = ""
+    ) -> dict[str, Any]:
+        """Upload a file (OpenIM's uploadFile, simplified): the server's UploadedFile
+        ``{uuid, url, fileName, type, size, width, height, thumbnail}``. ``kind`` "image"
+        (the server checks it is one, measures it and makes a thumbnail) or "file";
+        default: "image" for a PNG, JPEG, GIF or WebP, else "file"."""
+        await self._ready()
+        chosen = kind or ("image" if declared_type(file, content_type) in RASTER_TYPES else "file")
+        if chosen not in ("image", "file"):
+            raise ValidationFailedError(f'kind must be "image" or "file", not {kind!r}')
+        return await self._upload(
+            file, checked_name(name or file.name or "file"), chosen, content_type=content_type
+        )
+
+    async def _upload(
+        self,
+        file: FileSource,
+        name: str,
+        kind: str,
+        *,
+        content_type: str = "",
+        progress_of: str = "",
+    ) -> dict[str, Any]:
+        """PUT /api/files: the UploadedFile. With ``progress_of`` (a clientMsgID),
+        OnProgress ``{clientMsgID, progress}``: 0, then as the transport reports, 100 once
+        stored; never backwards."""
+        session = self._session
+        if session is None:
+            raise NotLoggedInError("not logged in")
+        reached = -1
+
+        def progress(percent: int) -> None:
+            nonlocal reached
+            percent = max(0, min(100, int(percent)))
+            if progress_of and percent > reached:
+                reached = percent
+                self._events.emit("OnProgress", {"clientMsgID": progress_of, "progress": percent})
+
+        progress(0)
+        path = "/api/files?" + urlencode({"name": checked_name(name), "kind": kind})
+        try:
+            answer = await self._transport.upload(
+                path, file, declared_type(file, content_type), session["token"], progress
+            )
+        except AuthError as error:
+            if self._session is session:
+                await self._expire(error)
+            raise
+        if not isinstance(answer.get("uuid"), str):
+            raise ProtocolError("bad upload answer: no uuid")
+        progress(100)
+        return answer
+
+    async def get_file(self, url: str) -> Any:
+        """The bytes of a file the server gave a URL for (``/api/files/<uuid>``), fetched
+        with the token: ``bytes`` under CPython, a ``JsBlob`` in the browser (the page
+        makes an object URL of it). 1604 when it is not one this user may fetch."""
+        path = file_path(url)
+        session = self._session
+        if session is None:
+            raise NotLoggedInError("not logged in")
+        try:
+            return await self._transport.download(path, session["token"])
+        except AuthError as error:
+            if self._session is session:
+                await self._expire(error)
+            raise
 
     async def create_group(
         self,

@@ -7,7 +7,7 @@ Library errors are converted here, at the boundary, into SDK errors (STYLE.md po
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -16,6 +16,10 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from tidemark_sdk._errors import NetworkError, ProtocolError, error_from_response
+from tidemark_sdk._files import FileSource
+
+#: Upload progress is reported per chunk of this many bytes sent.
+UPLOAD_CHUNK = 64 * 1024
 
 
 class HttpTransport:
@@ -62,6 +66,55 @@ class HttpTransport:
             raise ProtocolError(f"{method} {path}: the answer is not a JSON object")
         return payload
 
+    async def upload(
+        self,
+        path: str,
+        file: FileSource,
+        content_type: str,
+        token: str,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        data = await file.read()
+        total = len(data)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            # httpx pulls the next chunk once it has written the previous one: "sent" is
+            # what left for the socket, as close as httpx lets one see progress.
+            for start in range(0, total, UPLOAD_CHUNK):
+                yield data[start : start + UPLOAD_CHUNK]
+                if on_progress is not None:
+                    on_progress(min(total, start + UPLOAD_CHUNK) * 100 // total)
+
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": content_type,
+            # A length, not chunked encoding: the server refuses an oversized body at once.
+            "Content-Length": str(total),
+        }
+        try:
+            response = await self._client.request(
+                "PUT", path, content=chunks() if total else b"", headers=headers
+            )
+        except httpx.HTTPError as error:
+            raise NetworkError(f"PUT {path}: {error!r}") from None
+        payload = _json_of(response)
+        if not response.is_success:
+            raise error_from_response(response.status_code, payload)
+        if not isinstance(payload, dict):
+            raise ProtocolError(f"PUT {path}: the answer is not a JSON object")
+        if on_progress is not None:
+            on_progress(100)
+        return payload
+
+    async def download(self, path: str, token: str) -> bytes:
+        try:
+            response = await self._client.get(path, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as error:
+            raise NetworkError(f"GET {path}: {error!r}") from None
+        if not response.is_success:
+            raise error_from_response(response.status_code, _json_of(response))
+        return response.content
+
     async def connect(self) -> WebSocketConnection:
         try:
             # The SDK runs its own heartbeat (the server expects {"type": "ping"} frames).
@@ -69,6 +122,13 @@ class HttpTransport:
         except (OSError, TimeoutError, WebSocketException) as error:
             raise NetworkError(f"WebSocket {self._ws_url}: {error!r}") from None
         return WebSocketConnection(socket)
+
+
+def _json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 class WebSocketConnection:

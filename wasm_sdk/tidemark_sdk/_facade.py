@@ -13,12 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
 
-from tidemark_sdk._client import EVENTS, LoginStatus, TextMessage, TidemarkClient
+from tidemark_sdk._client import EVENTS, LoginStatus, MediaMessage, TextMessage, TidemarkClient
 from tidemark_sdk._errors import (
     MethodNotAllowedError,
     SdkError,
     ValidationFailedError,
 )
+from tidemark_sdk._files import file_source
 from tidemark_sdk._models import Conversation, Draft, Session, contribution
 from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES, ERROR_CODES
 from tidemark_sdk._state import conversation_list, with_draft
@@ -28,6 +29,8 @@ __all__ = ["CacheReader", "EventListener", "OpenIMFacade"]
 logger = logging.getLogger("tidemark_sdk")
 
 _INTERNAL = ERROR_CODES["INTERNAL"]
+#: The elem of the messages made from files, by content type.
+_MEDIA_ELEMS = {CONTENT_TYPES["PICTURE"]: "pictureElem", CONTENT_TYPES["FILE"]: "fileElem"}
 
 EventListener = Callable[[str, Any], None]
 
@@ -121,10 +124,14 @@ class OpenIMFacade:
             "getAtAllTag": self._at_all_tag,
             "revokeMessage": self._revoke,
             "markConversationAsUnread": self._mark_unread,
+            "createImageMessageByFile": self._create_image_message,
+            "createFileMessageByFile": self._create_file_message,
+            "uploadFile": self._upload_file,
             # Tidemark extensions (documented in web/imsdk.js).
             "getGroupMessageReceiptCounts": self._receipt_counts,
             "getCachedConversationList": self._cached_conversation_list,
             "getSelfUserInfo": self._self_user_info,
+            "getFileURL": self._file_url,
         }
 
     # -- the API -----------------------------------------------------------------------
@@ -280,6 +287,19 @@ class OpenIMFacade:
         message = fields.get("message")
         if not (isinstance(message, dict) and isinstance(message.get("clientMsgID"), str)):
             raise ValidationFailedError("message must come from createTextMessage")
+        content_type = message.get("contentType")
+        media = _MEDIA_ELEMS.get(content_type) if isinstance(content_type, int) else None
+        if media is not None:
+            elem = message.get(media)
+            if not isinstance(elem, dict):
+                raise ValidationFailedError(
+                    "message must come from createImageMessageByFile or createFileMessageByFile"
+                )
+            return await self._client.send_message(
+                cast(MediaMessage, message),
+                recv_id=_string(fields, "recvID", ""),
+                group_id=_string(fields, "groupID", ""),
+            )
         if message.get("contentType") == CONTENT_TYPES["AT_TEXT"]:
             at = message.get("atTextElem")
             if not (
@@ -301,6 +321,48 @@ class OpenIMFacade:
         return await self._client.send_message(
             cast(TextMessage, message), recv_id=recv_id, group_id=group_id
         )
+
+    async def _create_image_message(self, arg: Any) -> Any:
+        """OpenIM's ``{file, sourcePicture?, bigPicture?, snapshotPicture?, sourcePath?}``:
+        only ``file`` and the width/height of ``sourcePicture`` (or ``bigPicture``) are
+        used; their uuids are OpenIM's local keys, not the server's (the file is uploaded
+        when sent). Under CPython ``file`` may be bytes (named by ``name``) or a path."""
+        fields = _object(arg)
+        source = file_source(fields.get("file"), _string(fields, "name", "") or "image")
+        size = {"width": 0, "height": 0}
+        for key in ("sourcePicture", "bigPicture"):
+            given = fields.get(key)
+            if isinstance(given, dict) and not any(size.values()):
+                size = {k: max(0, _integer(given, k, 0)) for k in size}
+        return await self._client.create_image_message_by_file(source, **size)
+
+    async def _create_file_message(self, arg: Any) -> Any:
+        """OpenIM's ``{file, fileName?, filePath?, uuid?, sourceUrl?, fileSize?,
+        fileType?}``: ``file`` (a File; under CPython bytes or a path), ``fileName`` (the
+        file's name by default) and ``fileType``; the rest is the server's to say."""
+        fields = _object(arg)
+        name = _string(fields, "fileName", "")
+        source = file_source(fields.get("file"), name or "file", _string(fields, "fileType", ""))
+        return await self._client.create_file_message_by_file(
+            source, file_name=name, file_type=_string(fields, "fileType", "")
+        )
+
+    async def _upload_file(self, arg: Any) -> Any:
+        """OpenIM's uploadFile, simplified: ``{file, name?, contentType?, kind?}`` ->
+        the UploadedFile (its ``url`` first of all, as OpenIM answers ``{url}``)."""
+        fields = _object(arg)
+        name = _string(fields, "name", "")
+        content_type = _string(fields, "contentType", "")
+        source = file_source(fields.get("file"), name or "file", content_type)
+        return await self._client.upload_file(
+            source, name, _string(fields, "kind", ""), content_type
+        )
+
+    async def _file_url(self, arg: Any) -> Any:
+        """Tidemark's ``getFileURL({url})``: the file's bytes fetched with the token (the
+        browser's BrowserSDK hands the Blob to imsdk.js, which makes the object URL)."""
+        url: Any = arg.get("url") if isinstance(arg, dict) else arg
+        return await self._client.get_file(url)
 
     async def _conversation_list_split(self, arg: Any) -> Any:
         fields = _object(arg)

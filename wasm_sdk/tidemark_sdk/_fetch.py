@@ -8,27 +8,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tidemark_sdk._errors import NetworkError, ProtocolError, error_from_response
-from tidemark_sdk._jsbridge import JsWebSocket, fetch, require_pyodide
+from tidemark_sdk._files import FileSource
+from tidemark_sdk._jsbridge import JsBlob, JsWebSocket, download, fetch, require_pyodide, upload
 
 __all__ = ["BrowserWebSocket", "FetchTransport"]
 
 REQUEST_TIMEOUT_MS = 30_000
+#: An upload or download of up to 25 MiB on a slow link: generous, but it ends.
+FILE_TIMEOUT_MS = 300_000
 CONNECT_TIMEOUT = 10.0
 
 
 class FetchTransport:
     """HTTP with ``fetch`` and the WebSocket with ``WebSocket``, to the server at
-    ``base_url`` (in the worker: the page's origin)."""
+    ``base_url`` (in the worker: the page's origin); uploads and downloads of files
+    through ``files_js``, the ``web/files.js`` module (XHR for upload progress)."""
 
-    def __init__(self, base_url: str, *, timeout_ms: int = REQUEST_TIMEOUT_MS) -> None:
+    def __init__(
+        self, base_url: str, *, timeout_ms: int = REQUEST_TIMEOUT_MS, files_js: Any = None
+    ) -> None:
         require_pyodide("FetchTransport")
         self._base_url = base_url.rstrip("/")
         self._ws_url = "ws" + self._base_url.removeprefix("http") + "/api/ws"
         self._timeout_ms = timeout_ms
+        self._files_js = files_js
 
     async def request(
         self,
@@ -60,6 +67,50 @@ class FetchTransport:
             raise ProtocolError(f"{method} {path}: the answer is not a JSON object")
         return payload
 
+    def _files(self) -> Any:
+        if self._files_js is None:
+            raise NetworkError("no file transport: give FetchTransport files_js (web/files.js)")
+        return self._files_js
+
+    async def upload(
+        self,
+        path: str,
+        file: FileSource,
+        content_type: str,
+        token: str,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        status, text = await upload(
+            self._files(),
+            self._base_url + path,
+            token=token,
+            file=file,
+            content_type=content_type,
+            timeout_ms=FILE_TIMEOUT_MS,
+            on_progress=on_progress,
+            what=f"PUT {path}",
+        )
+        payload = _json(text)
+        if not 200 <= status < 300:
+            raise error_from_response(status, payload)
+        if not isinstance(payload, dict):
+            raise ProtocolError(f"PUT {path}: the answer is not a JSON object")
+        if on_progress is not None:
+            on_progress(100)
+        return payload
+
+    async def download(self, path: str, token: str) -> JsBlob:
+        status, blob, text = await download(
+            self._files(),
+            self._base_url + path,
+            token=token,
+            timeout_ms=FILE_TIMEOUT_MS,
+            what=f"GET {path}",
+        )
+        if blob is None:
+            raise error_from_response(status, _json(text))
+        return blob
+
     async def connect(self) -> BrowserWebSocket:
         connection = BrowserWebSocket(self._ws_url)
         try:
@@ -70,6 +121,13 @@ class FetchTransport:
                 raise NetworkError(f"WebSocket {self._ws_url}: no answer") from None
             raise
         return connection
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 class BrowserWebSocket:

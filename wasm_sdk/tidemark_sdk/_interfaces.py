@@ -13,9 +13,10 @@ one transaction: IndexedDB auto-commits a transaction as soon as it is idle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from tidemark_sdk._files import FileSource
 from tidemark_sdk._models import Applied, CacheMeta, Conversation, Draft, Message, Session
 
 
@@ -131,6 +132,29 @@ class Transport(Protocol):
         gets no answer raises ``NetworkError``; an answer that is not a JSON object
         raises ``ProtocolError``.
         """
+        ...
+
+    async def upload(
+        self,
+        path: str,
+        file: FileSource,
+        content_type: str,
+        token: str,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """``PUT path`` (``/api/files?name=…&kind=…``) with the file's bytes as the raw
+        body and this ``Content-Type``; the JSON object answered (an ``UploadedFile``).
+
+        ``on_progress(percent)`` (0-100) as the body goes out, as often as the transport
+        can tell (at least once, 100, when the whole body is sent). Errors as
+        :meth:`request`'s (1601-1604 from the server become the FileError classes).
+        """
+        ...
+
+    async def download(self, path: str, token: str) -> Any:
+        """``GET path`` (``/api/files/<uuid>``): the file's bytes as this side holds them
+        (CPython: ``bytes``; the browser: a ``Blob``, wrapped as ``JsBlob``). Errors as
+        :meth:`request`'s."""
         ...
 
     async def connect(self) -> Connection:

@@ -7,7 +7,11 @@ leaks into the rest of the SDK (STYLE.md point 9):
   :func:`to_py`; ``None`` is ``null`` (not ``undefined``) on the JS side;
 - a JS error becomes an SDK error, raised ``from None`` (:func:`call_js`, :func:`fetch`,
   :class:`JsWebSocket`);
-- JS events become calls of Python callbacks with Python values (:class:`JsWebSocket`).
+- JS events become calls of Python callbacks with Python values (:class:`JsWebSocket`,
+  the upload's progress in :func:`upload`);
+- a browser ``File`` or ``Blob`` is not converted: it stays a JS object, wrapped as a
+  :class:`JsFile` (an argument: its bytes go out by XHR/``fetch`` as they are) or a
+  :class:`JsBlob` (a download: handed back to the page as it is).
 
 Importing this module in CPython works (for type checking, tooling, and the plain-Python
 modules built on it); using anything from it there raises :class:`RuntimeError`, as the
@@ -22,16 +26,31 @@ from collections.abc import Callable
 from typing import Any
 
 from tidemark_sdk._errors import NetworkError, SdkError
+from tidemark_sdk._files import FileSource
 
 try:
     import js
     from pyodide.ffi import JsException, create_proxy
+    from pyodide.ffi import to_js as _pyodide_to_js
 except ImportError:  # CPython: see the module docstring
     IN_PYODIDE = False
 else:
     IN_PYODIDE = True
 
-__all__ = ["IN_PYODIDE", "JsWebSocket", "call_js", "fetch", "require_pyodide", "to_js", "to_py"]
+__all__ = [
+    "IN_PYODIDE",
+    "JsBlob",
+    "JsFile",
+    "JsWebSocket",
+    "call_js",
+    "download",
+    "fetch",
+    "is_blob",
+    "require_pyodide",
+    "to_js",
+    "to_py",
+    "upload",
+]
 
 _WS_OPEN = 1  # WebSocket.OPEN
 
@@ -52,6 +71,58 @@ def to_py(value: Any) -> Any:
         return None
     text = js.JSON.stringify(value)
     return None if text is None else json.loads(text)
+
+
+def is_blob(value: Any) -> bool:
+    """Whether a JS value is a ``Blob`` (a ``File`` is one)."""
+    blob = getattr(js, "Blob", None)
+    return blob is not None and value is not None and bool(blob.prototype.isPrototypeOf(value))
+
+
+class JsFile:
+    """A browser ``File`` (or ``Blob``) as a :class:`~tidemark_sdk._files.FileSource`:
+    name, type and size read once; the bytes stay in JS until :meth:`read` (uploads
+    send the File itself)."""
+
+    def __init__(self, proxy: Any) -> None:
+        require_pyodide("JsFile")
+        self.proxy = proxy
+        name = getattr(proxy, "name", None)
+        self._name = name if isinstance(name, str) else ""
+        kind = getattr(proxy, "type", None)
+        self._type = kind if isinstance(kind, str) else ""
+        self._size = int(proxy.size)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def read(self) -> bytes:
+        try:
+            buffer = await self.proxy.arrayBuffer()
+        except JsException as failure:
+            raise SdkError(f"reading the file: {_error_text(failure)}") from None
+        return bytes(buffer.to_bytes())
+
+
+class JsBlob:
+    """A downloaded ``Blob``, kept a JS object: the page makes an object URL of it."""
+
+    def __init__(self, proxy: Any) -> None:
+        self.proxy = proxy
+        self.size = int(proxy.size)
+        self.type = str(proxy.type or "")
+
+    async def read(self) -> bytes:
+        return bytes((await self.proxy.arrayBuffer()).to_bytes())
 
 
 def _error_text(error: Any) -> str:
@@ -96,6 +167,59 @@ async def fetch(
     except JsException as failure:
         raise NetworkError(f"{what}: {_error_text(failure)}") from None
     return int(response.status), bool(response.ok), text
+
+
+def _body(file: FileSource) -> Any:
+    """What XHR or ``fetch`` sends: the File itself, or bytes made a ``Uint8Array``."""
+    if isinstance(file, JsFile):
+        return file.proxy
+    data = getattr(file, "data", None)
+    if not isinstance(data, bytes):
+        raise TypeError(f"cannot upload {file!r} from the browser")
+    return _pyodide_to_js(data)
+
+
+async def upload(
+    files_js: Any,
+    url: str,
+    *,
+    token: str,
+    file: FileSource,
+    content_type: str,
+    timeout_ms: int,
+    on_progress: Callable[[int], None] | None,
+    what: str,
+) -> tuple[int, str]:
+    """``PUT url`` with the file as the body, through ``web/files.js``'s ``upload`` (XHR
+    with upload progress; ``fetch`` where there is no XHR): ``(status, body text)``.
+    ``on_progress(percent)`` is called as XHR reports progress. No answer raises
+    NetworkError."""
+
+    def progress(percent: Any) -> None:
+        if on_progress is not None:
+            on_progress(int(percent))
+
+    callback = create_proxy(progress)
+    try:
+        answer = await files_js.upload(url, token, _body(file), content_type, callback, timeout_ms)
+    except JsException as failure:
+        raise NetworkError(f"{what}: {_error_text(failure)}") from None
+    finally:
+        callback.destroy()
+    return int(answer.status), str(answer.text)
+
+
+async def download(
+    files_js: Any, url: str, *, token: str, timeout_ms: int, what: str
+) -> tuple[int, JsBlob | None, str]:
+    """``GET url`` with the token, through ``web/files.js``'s ``download``: ``(status,
+    the Blob if 2xx, else None, the error body's text)``."""
+    try:
+        answer = await files_js.download(url, token, timeout_ms)
+    except JsException as failure:
+        raise NetworkError(f"{what}: {_error_text(failure)}") from None
+    blob = JsBlob(answer.blob) if answer.ok else None
+    return int(answer.status), blob, str(answer.text or "")
 
 
 class JsWebSocket:
