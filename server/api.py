@@ -327,4 +327,7 @@ def _path_names(path: str) -> list[str]:
 def init_app(app: Flask) -> None:
     app.before_request(_read_request)  # first: before the limiter's own hook
     app.config.setdefault("RATELIMIT_STORAGE_URI", str(app.config["REDIS_URL"]) or "memory://")
+    # Redis down (restarting) must not refuse logins: count in this process meanwhile
+    # (Flask-Limiter logs the switch and goes back when Redis answers again).
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)

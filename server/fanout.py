@@ -73,6 +73,12 @@ class Connection:
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._finish, _LOGGED_OUT)
 
+    def resync(self) -> None:
+        """Events for it may have been lost (the broker restarted): end the session with
+        "going away", so the client reconnects at once and catches up by sync (rule 5)."""
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._finish, FANOUT_LOST)
+
     def check_session(self) -> None:
         """Raise if the token behind this socket no longer holds."""
         if self.revoked:
@@ -119,6 +125,10 @@ class Connection:
 
 
 _LOGGED_OUT = ApiError(ErrorCode.UNAUTHORIZED, "logged out")
+#: Why a socket is closed with 1001 after the fan-out lost events (ws.py tells it apart).
+FANOUT_LOST = ApiError(
+    ErrorCode.UNAVAILABLE, "events may have been lost in the fan-out: reconnect and sync"
+)
 
 
 def _expired() -> ApiError:
@@ -210,6 +220,16 @@ class LocalHub:
             if connection.token_hash == token_hash:
                 connection.revoke()
 
+    def resync_local(self, user_ids: Iterable[str] | None = None) -> None:
+        """End these users' sockets (all, without ``user_ids``) so that they sync."""
+        with self._lock:
+            if user_ids is None:
+                targets = [c for cs in self._connections.values() for c in cs]
+            else:
+                targets = [c for u in set(user_ids) for c in self._connections.get(u, ())]
+        for connection in targets:
+            connection.resync()
+
     def ping(self) -> None:
         """In-process: always reachable."""
 
@@ -237,6 +257,7 @@ class RedisHub(LocalHub):
             ) from None
         self._redis = redis.Redis.from_url(redis_url)
         self._errors = (redis.RedisError, OSError)
+        self._closing = threading.Event()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.subscribe(**{self.CHANNEL: self._on_message})
         self._thread = self._pubsub.run_in_thread(
@@ -244,15 +265,23 @@ class RedisHub(LocalHub):
         )
 
     def publish(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """After the commit: a failure here must not fail the write (it is stored), so it
+        is logged, and this process's sockets of those users are sent to sync; the other
+        processes lost their subscription too and do the same when it is back."""
         now = time.time()
         events = list(events)
-        with self._redis.pipeline(transaction=False) as pipe:
-            for user_id, event in events:
-                metrics.EVENTS_PUBLISHED.inc()
-                frame = json.dumps(event, separators=(",", ":"))
-                envelope = {"u": user_id, "f": frame, "t": now}
-                pipe.publish(self.CHANNEL, json.dumps(envelope))
-            pipe.execute()
+        try:
+            with self._redis.pipeline(transaction=False) as pipe:
+                for user_id, event in events:
+                    metrics.EVENTS_PUBLISHED.inc()
+                    frame = json.dumps(event, separators=(",", ":"))
+                    envelope = {"u": user_id, "f": frame, "t": now}
+                    pipe.publish(self.CHANNEL, json.dumps(envelope))
+                pipe.execute()
+        except self._errors as error:
+            metrics.FANOUT_FAILURES.labels("publish").inc()
+            log.error("Redis publish failed, %d events lost: %s", len(events), error)
+            self.resync_local(user_id for user_id, _ in events)
         self._observe(events)
 
     def ping(self) -> None:
@@ -262,7 +291,14 @@ class RedisHub(LocalHub):
             raise FanoutUnavailable(f"Redis: {type(error).__name__}") from error
 
     def revoke(self, user_id: str, token_hash: str) -> None:
-        self._redis.publish(self.CHANNEL, json.dumps({"u": user_id, "r": token_hash}))
+        try:
+            self._redis.publish(self.CHANNEL, json.dumps({"u": user_id, "r": token_hash}))
+        except self._errors as error:
+            # The token is gone from the database: the sockets' next request frame and
+            # their heartbeat recheck (ws.TOKEN_RECHECK_SECONDS) end them.
+            metrics.FANOUT_FAILURES.labels("publish").inc()
+            log.error("Redis publish of a logout failed: %s", error)
+            self.revoke_local(user_id, token_hash)
 
     def _on_message(self, message: dict[str, Any]) -> None:
         envelope = json.loads(message["data"])
@@ -271,13 +307,31 @@ class RedisHub(LocalHub):
         else:
             self.deliver_local(envelope["u"], envelope["f"], envelope["t"])
 
-    @staticmethod
-    def _on_error(error: BaseException, pubsub: Any, thread: Any) -> None:
-        # Clients missing events here recover through their version-gap sync.
-        log.error("Redis fan-out failed, reconnecting: %s", error)
-        time.sleep(1.0)
+    def _on_error(self, error: BaseException, pubsub: Any, thread: Any) -> None:
+        """The subscription broke (Redis restarted or the network did): whatever was
+        published until it is back never reaches this process. Subscribe again first, then
+        send every local socket to sync, so no event falls between the two."""
+        metrics.FANOUT_FAILURES.labels("subscription").inc()
+        log.error("Redis fan-out subscription lost, reconnecting: %s", error)
+        while not self._closing.is_set():
+            self._closing.wait(1.0)
+            try:
+                pubsub.ping()  # reconnects; redis-py subscribes again before sending it
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:  # the PONG: SUBSCRIBE ran before it
+                    message = pubsub.get_message(timeout=1.0)  # deliveries run meanwhile
+                    if message is not None and message["type"] == "pong":
+                        break
+                else:
+                    continue
+            except self._errors:
+                continue
+            log.warning("Redis fan-out subscribed again: every socket here resyncs")
+            self.resync_local()
+            return
 
     def close(self) -> None:
+        self._closing.set()
         self._thread.stop()
         self._thread.join(timeout=5)
         self._pubsub.close()

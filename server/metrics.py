@@ -47,6 +47,12 @@ FANOUT_LAG = Histogram(
     "Time from publishing an event (after its commit) to queueing it on a socket",
     buckets=_LATENCY_BUCKETS,
 )
+FANOUT_FAILURES = Counter(
+    "tidemark_fanout_failures",
+    "Redis fan-out failures: a publish lost (its users' sockets here resync) or the"
+    " subscription lost (every socket here resyncs once it is back)",
+    ["kind"],
+)
 DB_TRANSACTIONS = Histogram(
     "tidemark_db_transaction_duration_seconds",
     "Time inside a database transaction, from its first statement to its commit",

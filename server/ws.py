@@ -56,6 +56,7 @@ CLOSE_BAD_FRAME = CLOSE_CODES["BAD_FRAME"]
 CLOSE_UNAUTHORIZED = CLOSE_CODES["UNAUTHORIZED"]
 CLOSE_IDLE = CLOSE_CODES["IDLE"]
 CLOSE_POLICY = CLOSE_CODES["POLICY"]  # too many frames, a refused Origin
+GOING_AWAY = CLOSE_CODES["GOING_AWAY"]  # shutdown, or events lost in the fan-out: resync
 AUTH, PING, REQUEST = FRAMES["AUTH"], FRAMES["PING"], FRAMES["REQUEST"]
 HELLO, PONG, RESPONSE, ERROR = FRAMES["HELLO"], FRAMES["PONG"], FRAMES["RESPONSE"], FRAMES["ERROR"]
 # A request carries up to 4,000 characters of text, escaped as JSON. The server protocol
@@ -219,6 +220,8 @@ class _Session:
         """The hub ends this session: logout, token expiry, or ``None``: it fell behind."""
         if error is None:
             self._drop()
+        elif error.code == ErrorCode.UNAVAILABLE:  # events lost in the fan-out: resync
+            self._push(_Closing(GOING_AWAY, error))
         else:
             self._push(_Closing(CLOSE_UNAUTHORIZED, error))
 
