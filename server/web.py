@@ -2,7 +2,9 @@
 
 ``web/`` holds the page's own files (revalidated on every load). ``web/dist/`` holds the
 build output (Pyodide, the SDK wheel, vendored JS); it is served under
-``/assets/<buildId>/`` with a year-long immutable cache, since a new build gets a new ID.
+``/assets/<buildId>/`` with a year-long immutable cache, since a new build gets a new ID,
+and as the brotli or gzip copy the build made when the browser accepts it (Pyodide's
+8.6 MB of WebAssembly travels as 2.4 MB).
 """
 
 from __future__ import annotations
@@ -11,7 +13,17 @@ import json
 import mimetypes
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    request,
+    send_from_directory,
+)
+from werkzeug.security import safe_join
 
 from server.errors import ApiError, ErrorCode
 
@@ -49,9 +61,33 @@ def build_info() -> Response:
 def asset(build_id: str, filename: str) -> Response:
     if build_id != _manifest()["buildId"]:
         abort(404)
-    response = send_from_directory(_web_root() / "dist", filename, max_age=365 * 24 * 3600)
+    dist = _web_root() / "dist"
+    encoding = _encoding(dist, filename)
+    if encoding is None:
+        response = send_from_directory(dist, filename, max_age=365 * 24 * 3600)
+    else:
+        mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        response = send_from_directory(
+            dist, f"{filename}.{_SUFFIXES[encoding]}", mimetype=mimetype, max_age=365 * 24 * 3600
+        )
+        response.headers["Content-Encoding"] = encoding
+    response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+_SUFFIXES = {"br": "br", "gzip": "gz"}
+
+
+def _encoding(dist: Path, filename: str) -> str | None:
+    """The best encoding the browser accepts that the build made a copy of, or None."""
+    accepted = request.accept_encodings  # parsed with its q-values by werkzeug
+    for encoding in ("br", "gzip"):
+        if accepted[encoding] > 0:
+            copy = safe_join(str(dist), f"{filename}.{_SUFFIXES[encoding]}")
+            if copy is not None and Path(copy).is_file():
+                return encoding
+    return None
 
 
 @bp.get("/sw.js")

@@ -13,11 +13,15 @@ current). Produces (web/dist/ is wiped first):
                 listing the byte-compiled SDK wheel (tidemark_sdk-*-cp313-none-any.whl)
     vendor/     comlink.mjs and idb.js (ES modules, importable by relative URL)
     manifest.json  {pyodideVersion, sdkWheel, sdkWheelSha256, buildId}
+    *.br, *.gz  brotli (quality 9) and gzip copies of each text or wasm file that
+                compresses by 10 % or more: the server sends them by Accept-Encoding
+                (12.3 MB of Pyodide and SDK go over the wire as about 5.2 MB)
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import importlib.util
 import json
@@ -247,6 +251,30 @@ def write_protocol_js(sdk_dir: Path) -> Path:
     return PROTOCOL_JS
 
 
+COMPRESSIBLE = {".js", ".mjs", ".wasm", ".json"}  # the zip and the wheel are deflated already
+BROTLI_QUALITY = 9  # 11 shrinks pyodide.asm.wasm 13 % more but takes 25 s instead of 1.3 s
+
+
+def precompress(target: Path) -> list[Path]:
+    """Write ``<file>.br`` and ``<file>.gz`` beside each compressible file of ``target``."""
+    try:
+        import brotli  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise BuildError("brotli is missing: pip install -e '.[dev]'") from None
+    written = []
+    for path in sorted(p for p in target.rglob("*") if p.suffix in COMPRESSIBLE):
+        data = path.read_bytes()
+        for suffix, packed in (
+            (".br", brotli.compress(data, quality=BROTLI_QUALITY)),
+            (".gz", gzip.compress(data, compresslevel=9, mtime=0)),
+        ):
+            if len(packed) <= 0.9 * len(data):
+                copy = path.with_name(path.name + suffix)
+                copy.write_bytes(packed)
+                written.append(copy)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdk-dir", type=Path, default=ROOT / "wasm_sdk",
@@ -266,6 +294,7 @@ def main() -> None:
             build_pyodide_dir(cli, wheel, Path(work), DIST / "pyodide")
         copy_vendor(DIST / "vendor")
         manifest = write_manifest(verify_sdk_in_lock(DIST / "pyodide"))
+        precompress(DIST)
     except BuildError as error:
         sys.exit(f"web/build.py: error: {error}")
     print(f"\nbuilt {DIST.relative_to(ROOT)}/ (buildId {manifest['buildId']}):")

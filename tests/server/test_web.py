@@ -72,3 +72,50 @@ def test_page_and_build_info_are_revalidated(client, manifest):
     info = fetch(client, "/build.json")
     assert info.get_json()["buildId"] == manifest["buildId"]
     assert info.headers["Cache-Control"] == "no-cache"
+
+
+def _get(client, url: str, accept_encoding: str):
+    response = client.get(url, headers={"Accept-Encoding": accept_encoding})
+    response.get_data()
+    response.close()
+    return response
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("accept", "encoding"),
+    [
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip, deflate", "gzip"),
+        ("br;q=0, gzip;q=0.5", "gzip"),
+        ("br;q=0.8", "br"),
+        ("", None),
+        ("identity", None),
+    ],
+)
+def test_assets_go_precompressed_as_the_browser_accepts(client, manifest, accept, encoding):
+    import gzip
+
+    import brotli
+
+    name = "pyodide/pyodide.asm.wasm"
+    original = (DIST / name).read_bytes()
+    response = _get(client, f"/assets/{manifest['buildId']}/{name}", accept)
+    assert response.status_code == 200
+    assert response.mimetype == "application/wasm"  # the type of what it decodes to
+    assert response.headers.get("Content-Encoding") == encoding
+    assert "Accept-Encoding" in response.headers["Vary"]
+    decode = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[encoding]
+    assert decode(response.data) == original
+    if encoding is not None:
+        assert len(response.data) < 0.4 * len(original)  # 8.6 MB of wasm: 2.4 MB as br
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_files_without_a_compressed_copy_go_as_they_are(client, manifest):
+    # The stdlib zip is deflated already: the build made no copy, so none is sent.
+    name = "pyodide/python_stdlib.zip"
+    response = _get(client, f"/assets/{manifest['buildId']}/{name}", "br, gzip")
+    assert "Content-Encoding" not in response.headers
+    assert response.data == (DIST / name).read_bytes()
+    assert not (DIST / f"{name}.br").exists()
