@@ -129,6 +129,40 @@
 //        The page revokes object URLs it no longer shows (URL.revokeObjectURL).
 //   OnProgress            data: {clientMsgID, progress}
 //
+// SEARCH, PEOPLE AND PUSH (issue 12)
+//   searchLocalMessages({keywordList, conversationID?, keywordListMatchType?, pageIndex?, count?})
+//        data: {totalCount (messages matched, all pages), searchResultItems:
+//        [{conversationID, messageCount, conversationType, showName, faceURL,
+//        messageList (this page's matches, newest first)}]} (conversations newest match
+//        first). Answered by the SERVER over the whole history I may see (rule 11), not
+//        this device's cache; never revoked messages; text and @ messages by their text,
+//        files by their name. keywordList: 1-5 strings of 1-100 chars (the last word of
+//        each matches as a prefix); keywordListMatchType 0 any (default), 1 all;
+//        pageIndex from 1; count 1-100 (20). OpenIM's senderUserIDList, messageTypeList,
+//        searchTimePosition, searchTimePeriod reject 1002. History around a hit:
+//        getAdvancedHistoryMessageList({conversationID, lastMinSeq: hit.seq + k + 1}).
+//   getSelfUserInfo()          data: PublicUser {userID, nickname, faceURL, ex} plus
+//        createTime, from the server (offline: what this tab knows, createTime 0).
+//        Rejects 10001 when not logged in.
+//   setSelfInfo({nickname?, faceURL?})   data: null (as OpenIM's). faceURL "" (none) or
+//        the url of an image I uploaded (uploadFile). Then OnSelfInfoUpdated on every
+//        device and tab of mine (once each); my single chats' peers get
+//        OnConversationChanged (showName, faceURL).
+//   getUsersInfo(userIDList)   data: PublicUser[] (unknown IDs left out; asked 100 at a time)
+//   searchUsers({keyword, count?})   TIDEMARK EXTENSION: data: PublicUser[] whose userID
+//        or nickname starts with keyword (1-64 chars, case-insensitive, exact matches
+//        first); count 1-50 (20). Rate-limited (1006).
+//   getPushPublicKey()         TIDEMARK EXTENSION: data: the VAPID public key (base64url),
+//        PushManager.subscribe's applicationServerKey.
+//   subscribePush({endpoint, keys: {p256dh, auth}, previews})   TIDEMARK EXTENSION:
+//        data: {endpoint, previews}. Tied to this session: logout() removes it.
+//        previews: pushes may carry the message text (off by default).
+//   unsubscribePush({endpoint})  TIDEMARK EXTENSION: data null.
+//   OnSelfInfoUpdated          data: my PublicUser after a change (any device).
+//   Conversation records also carry faceURL (the peer's avatar in single chats) and
+//   joinSeq (groups: I see seqs after it; when it grows, a rejoin, the SDK drops the
+//   cached messages at or below it).
+//
 // GROUPS (OpenIM's names and argument shapes; roleLevel 100 owner, 60 admin, 20 member)
 //   createGroup({groupInfo: {groupName}, memberUserIDs, adminUserIDs})  or
 //   createGroup({groupName, memberUserIDs})
@@ -222,9 +256,7 @@
 //                  Pyodide to boot), with `syncing` true whenever a session is saved.
 //                  conversationList is getAllConversationList's (hidden left out, pinned
 //                  first, drafts merged); totalUnreadCount is getTotalUnreadMsgCount's.
-//   getSelfUserInfo()
-//                  data: {userID, nickname} of the logged-in user (OpenIM's name; only
-//                  these two fields). Rejects 10001 when not logged in.
+//   getSelfUserInfo()  (OpenIM's) see PEOPLE below.
 //   getBootTimings()
 //                  data: when each boot step ended, in ms on the page's clock
 //                  (performance.now(), 0 = the navigation's start), null if not reached:
@@ -292,6 +324,13 @@ const METHODS = [
   "createFileMessageByFile",
   "uploadFile",
   "getFileURL",
+  "searchLocalMessages",
+  "setSelfInfo",
+  "getUsersInfo",
+  "searchUsers",
+  "getPushPublicKey",
+  "subscribePush",
+  "unsubscribePush",
 ];
 
 const handlers = new Map(EVENTS.map((event) => [event, new Set()]));

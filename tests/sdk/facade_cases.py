@@ -173,7 +173,14 @@ async def case_register_and_login(env: Env) -> None:
     # Rule 9: the first sync has ended when login answers.
     assert "OnSyncServerFinish" in names(sdk), sdk.events
     assert await sdk.call("getLoginStatus") == {**OK, "data": 3}
-    assert (await sdk.call("getSelfUserInfo"))["data"] == {"userID": alice, "nickname": "A"}
+    me = (await sdk.call("getSelfUserInfo"))["data"]
+    assert {k: me[k] for k in ("userID", "nickname", "faceURL", "ex")} == {
+        "userID": alice,
+        "nickname": "A",
+        "faceURL": "",
+        "ex": "",
+    }
+    assert me["createTime"] > 0
     assert (await sdk.call("login", {"userID": alice, "password": PASSWORD}))["errCode"] == 10002
     assert await sdk.call("logout") == {**OK, "data": None}
     assert await sdk.call("getLoginStatus") == {**OK, "data": 1}
@@ -710,6 +717,73 @@ async def case_images_and_files(env: Env) -> None:
     assert unknown["errCode"] == 1604, unknown
 
 
+#: RFC 8291's example subscription keys: a valid P-256 point and a 16-byte secret.
+PUSH_KEYS = {
+    "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+    "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+}
+
+
+async def case_search_people_and_push(env: Env) -> None:
+    sdk, alice = await logged_in(env)
+    bob = await env.peer("bob")
+    bob_id = env.user("bob")
+    await bob.send_message(
+        await bob.create_text_message(f"picnic {env.tag} on friday"), recv_id=alice
+    )
+    await until(lambda: bool(of(sdk, "OnRecvNewMessages")), "bob's message")
+    found = await sdk.call("searchLocalMessages", {"keywordList": [env.tag]})
+    assert found["errCode"] == 0, found
+    assert found["data"]["totalCount"] == 1, found
+    (item,) = found["data"]["searchResultItems"]
+    assert item["conversationID"] == single(alice, bob_id) and item["messageCount"] == 1
+    assert item["messageList"][0]["textElem"]["content"].startswith("picnic")
+    none = await sdk.call(
+        "searchLocalMessages", {"keywordList": [env.tag, "absent"], "keywordListMatchType": 1}
+    )
+    assert none["data"]["totalCount"] == 0, none
+
+    assert await sdk.call("setSelfInfo", {"nickname": "Ally"}) == {**OK, "data": None}
+    await until(lambda: bool(of(sdk, "OnSelfInfoUpdated")), "OnSelfInfoUpdated")
+    assert of(sdk, "OnSelfInfoUpdated")[-1] == {
+        "userID": alice,
+        "nickname": "Ally",
+        "faceURL": "",
+        "ex": "",
+    }
+    me = (await sdk.call("getSelfUserInfo"))["data"]
+    assert (me["nickname"], me["faceURL"]) == ("Ally", "")
+    avatar = await sdk.call("uploadFile", {"file": env.file(png(8, 8), "me.png", "image/png")})
+    assert (await sdk.call("setSelfInfo", {"faceURL": avatar["data"]["url"]}))["errCode"] == 0
+    await until(
+        lambda: of(sdk, "OnSelfInfoUpdated")[-1]["faceURL"] == avatar["data"]["url"], "avatar"
+    )
+    # The peer's record of me changed (the server's conversation.changed).
+    for _ in range(500):
+        seen = await bob.get_one_conversation(alice, 1)
+        if seen["faceURL"]:
+            break
+        await asyncio.sleep(0.02)
+    assert (seen["showName"], seen["faceURL"]) == ("Ally", avatar["data"]["url"])
+
+    users = await sdk.call("getUsersInfo", [bob_id, env.user("nobody")])
+    assert users == {**OK, "data": [{"userID": bob_id, "nickname": "Bob", "faceURL": "", "ex": ""}]}
+    assert (await sdk.call("getUsersInfo", {"userIDList": [alice]}))["data"][0][
+        "nickname"
+    ] == "Ally"
+    directory = await sdk.call("searchUsers", {"keyword": bob_id})
+    assert directory["data"][0]["userID"] == bob_id, directory
+
+    key = await sdk.call("getPushPublicKey")
+    assert key["errCode"] == 0 and isinstance(key["data"], str) and key["data"], key
+    endpoint = f"https://push.example.com/tidemark-test/{env.tag}"
+    subscribed = await sdk.call(
+        "subscribePush", {"endpoint": endpoint, "keys": PUSH_KEYS, "previews": False}
+    )
+    assert subscribed == {**OK, "data": {"endpoint": endpoint, "previews": False}}, subscribed
+    assert await sdk.call("unsubscribePush", {"endpoint": endpoint}) == {**OK, "data": None}
+
+
 ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ("noSuchMethod", None, 1005),
     ("login", {"userID": "x"}, 1002),
@@ -780,6 +854,15 @@ ARGUMENT_CASES: list[tuple[str, Any, int]] = [
     ),
     ("revokeMessage", {"conversationID": "x"}, 1002),
     ("createImageMessageByFile", {"file": "cat.png"}, 1002),
+    ("searchLocalMessages", {"keywordList": "x"}, 1002),
+    ("searchLocalMessages", {"keywordList": ["a"], "senderUserIDList": ["b"]}, 1002),
+    ("setSelfInfo", {"nickname": 5}, 1002),
+    ("setSelfInfo", {}, 1002),
+    ("getUsersInfo", "bob", 1002),
+    ("searchUsers", {"keyword": 5}, 1002),
+    ("subscribePush", {"endpoint": "https://push.example.com/x"}, 1002),
+    ("subscribePush", {"endpoint": "https://push.example.com/x", "keys": {}}, 1002),
+    ("unsubscribePush", {}, 1002),
     ("createImageMessageByFile", {}, 1002),
     ("createFileMessageByFile", {"file": None}, 1002),
     ("uploadFile", {"file": 5}, 1002),

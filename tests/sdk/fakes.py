@@ -157,6 +157,9 @@ class FakeServer:
         self.message_files: set[tuple[str, int, str]] = set()
         #: (path, Content-Type, size) of every upload that reached the server.
         self.upload_log: list[tuple[str, str, int]] = []
+        #: endpoint -> {token, user, keys, previews}: push_subscriptions rows.
+        self.push_subscriptions: dict[str, dict[str, Any]] = {}
+        self.vapid_public_key = "BFakeVapidPublicKeyOfTheFakeServer"
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -213,6 +216,29 @@ class FakeServer:
         user = self.authenticate(token)
         if (method, route) == ("POST", "/api/auth/logout"):
             self.tokens.pop(token or "", None)
+            # The session's push subscriptions go with it.
+            self.push_subscriptions = {
+                e: sub for e, sub in self.push_subscriptions.items() if sub["token"] != token
+            }
+            return {}
+        if (method, route) == ("GET", "/api/users/me"):
+            return {**self.public_user(user), "createTime": self.users[user]["createTime"]}
+        if (method, route) == ("POST", "/api/users/me"):
+            return self._set_self_info(user, body)
+        if (method, route) == ("GET", "/api/users"):
+            return self._users_info(query)
+        if (method, route) == ("GET", "/api/users/search"):
+            return self._search_users(query)
+        if (method, route) == ("POST", "/api/messages/search"):
+            return self._search(user, body)
+        if (method, route) == ("GET", "/api/push/key"):
+            return {"publicKey": self.vapid_public_key}
+        if (method, route) == ("POST", "/api/push/subscriptions"):
+            return self._subscribe(user, token or "", body)
+        if (method, route) == ("DELETE", "/api/push/subscriptions"):
+            sub = self.push_subscriptions.get(str(body.get("endpoint")))
+            if sub is not None and sub["user"] == user:
+                del self.push_subscriptions[str(body["endpoint"])]
             return {}
         if (method, route) == ("GET", "/api/sync"):
             return self._sync(user, query)
@@ -268,6 +294,7 @@ class FakeServer:
             "password": body["password"],
             "nickname": body["nickname"],
             "faceURL": "",
+            "createTime": next(self._clock),
             "version": 0,
             "sent": {},
         }
@@ -976,6 +1003,135 @@ class FakeServer:
         )
         return len({s for s, _ in rows}), at_type
 
+    # -- people, search and push (issue 12) ---------------------------------------------
+
+    def public_user(self, user_id: str) -> dict[str, Any]:
+        user = self.users[user_id]
+        return {
+            "userID": user_id,
+            "nickname": user["nickname"],
+            "faceURL": user["faceURL"],
+            "ex": "",
+        }
+
+    def _set_self_info(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        nickname, face_url = body.get("nickname"), body.get("faceURL")
+        if set(body) - {"nickname", "faceURL"} or (nickname is None and face_url is None):
+            raise ValidationFailedError("give nickname and/or faceURL")
+        if nickname is not None and not (isinstance(nickname, str) and 1 <= len(nickname) <= 64):
+            raise ValidationFailedError("nickname: 1-64 characters")
+        if face_url:
+            found = _FILE_PATH.match(str(face_url))
+            if not found or (user_id, found.group(1)) not in self.uploads:
+                raise NoSuchFileError("faceURL: not a file you uploaded")
+            if self.files[found.group(1)]["mime"] not in RASTER:
+                raise FileTypeMismatchError("faceURL: an avatar is a PNG, JPEG, GIF or WebP")
+        user = self.users[user_id]
+        changed = {
+            k: v for k, v in (("nickname", nickname), ("faceURL", face_url)) if v is not None
+        }
+        if all(user[k] == v for k, v in changed.items()):
+            return self.public_user(user_id)
+        user.update(changed)
+        # Every single chat's peer: their record of me changed (showName, faceURL).
+        chats = [
+            c
+            for c in self.conversations.values()
+            if c.conversation_type == 1 and user_id in c.members
+        ]
+        for conversation in chats:
+            peer = next(m for m in conversation.members if m != user_id)
+            self._bump(conversation, [peer])
+            self._publish(
+                peer, {"type": "conversation.changed", **self._state(peer, [conversation])}
+            )
+        self._publish(user_id, {"type": "user.updated", "user": self.public_user(user_id)})
+        return self.public_user(user_id)
+
+    def _users_info(self, query: dict[str, str]) -> dict[str, Any]:
+        ids = [u for u in query.get("userIDs", "").split(",") if u]
+        if not 1 <= len(ids) <= 100:
+            raise ValidationFailedError("userIDs: 1-100 user IDs")
+        return {"users": [self.public_user(u) for u in dict.fromkeys(ids) if u in self.users]}
+
+    def _search_users(self, query: dict[str, str]) -> dict[str, Any]:
+        keyword = query.get("keyword", "").strip().lower()
+        count = int(query.get("count", 20))
+        if not 1 <= len(keyword) <= 64 or not 1 <= count <= 50:
+            raise ValidationFailedError("keyword: 1-64 characters; count: 1-50")
+        found = [
+            u
+            for u, user in self.users.items()
+            if u.lower().startswith(keyword) or user["nickname"].lower().startswith(keyword)
+        ]
+        exact = [u for u in found if keyword in (u.lower(), self.users[u]["nickname"].lower())]
+        ordered = exact + sorted(u for u in found if u not in exact)
+        return {"users": [self.public_user(u) for u in ordered[:count]]}
+
+    def _search(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        keywords = body.get("keywordList")
+        if (
+            not isinstance(keywords, list)
+            or not 1 <= len(keywords) <= 5
+            or not all(isinstance(k, str) and 1 <= len(k) <= 100 for k in keywords)
+        ):
+            raise ValidationFailedError("keywordList: 1-5 strings of 1-100 characters")
+        match_all = body.get("keywordListMatchType", 0) == 1
+        page, count = int(body.get("pageIndex", 1)), int(body.get("count", 20))
+        if not 1 <= count <= 100 or page < 1:
+            raise ValidationFailedError("count: 1-100; pageIndex from 1")
+        wanted = [k.lower() for k in keywords]
+        hits: list[dict[str, Any]] = []
+        for cid, conversation in self.conversations.items():
+            member = conversation.members.get(user_id)
+            if member is None or body.get("conversationID") not in (None, "", cid):
+                continue
+            for message in conversation.messages:
+                if not member.sees(message["seq"]) or message["seq"] > self._max_seq(
+                    conversation, member
+                ):
+                    continue
+                words = re.findall(r"\w+", _searchable(message).lower())
+                found = [_matches(k, words) for k in wanted]
+                if words and (all(found) if match_all else any(found)):
+                    hits.append(message)
+        hits.sort(key=lambda m: (m["sendTime"], m["seq"]), reverse=True)
+        per_conversation: dict[str, int] = {}
+        for hit in hits:
+            per_conversation[hit["conversationID"]] = (
+                per_conversation.get(hit["conversationID"], 0) + 1
+            )
+        items: dict[str, dict[str, Any]] = {}
+        for hit in hits[(page - 1) * count : page * count]:
+            cid = hit["conversationID"]
+            if cid not in items:
+                record = self.record(user_id, self.conversations[cid])
+                items[cid] = {
+                    "conversationID": cid,
+                    "messageCount": per_conversation[cid],
+                    "conversationType": record["conversationType"],
+                    "showName": record["showName"],
+                    "faceURL": record["faceURL"],
+                    "messageList": [],
+                }
+            items[cid]["messageList"].append(copy.deepcopy(hit))
+        return {"totalCount": len(hits), "searchResultItems": list(items.values())}
+
+    def _subscribe(self, user_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        endpoint, keys = body.get("endpoint"), body.get("keys") or {}
+        if not isinstance(endpoint, str) or not endpoint.startswith("https://"):
+            raise ValidationFailedError("endpoint: an https URL")
+        if not isinstance(keys.get("p256dh"), str) or not isinstance(keys.get("auth"), str):
+            raise ValidationFailedError("keys: p256dh and auth")
+        previews = bool(body.get("previews", False))
+        self.push_subscriptions[endpoint] = {
+            "token": token,
+            "user": user_id,
+            "keys": dict(keys),
+            "previews": previews,
+        }
+        return {"endpoint": endpoint, "previews": previews}
+
     # -- files (issue 12) --------------------------------------------------------------
 
     def upload(
@@ -1183,6 +1339,27 @@ class FakeServer:
             "isMarkedUnread": member.marked_unread_version is not None,
             "isHidden": member.hidden_seq is not None and max_seq <= member.hidden_seq,
         }
+
+
+def _matches(keyword: str, words: list[str]) -> bool:
+    """The server's full-text rule, roughly: each word of the keyword is a word of the
+    text, the last one as a prefix."""
+    tokens = re.findall(r"\w+", keyword)
+    if not tokens:
+        return False
+    *whole, last = tokens
+    return all(t in words for t in whole) and any(w.startswith(last) for w in words)
+
+
+def _searchable(message: dict[str, Any]) -> str:
+    """What search looks at: a text's words, an @ message's text, a file's name."""
+    if message["contentType"] == 101:
+        return str((message.get("textElem") or {}).get("content", ""))
+    if message["contentType"] == AT_TEXT:
+        return str((message.get("atTextElem") or {}).get("text", ""))
+    if message["contentType"] == FILE:
+        return str((message.get("fileElem") or {}).get("fileName", ""))
+    return ""
 
 
 def _sniff(data: bytes) -> tuple[str, tuple[int, int] | None]:

@@ -65,6 +65,7 @@ from tidemark_sdk._models import (
     Message,
     Picture,
     PictureElem,
+    PublicUser,
     ReceiptCount,
     Session,
     ShownConversation,
@@ -73,7 +74,13 @@ from tidemark_sdk._models import (
     is_tombstone,
     single_conversation_id,
 )
-from tidemark_sdk._protocol import AT_ALL_TAG, CONTENT_TYPES, OPS, RECV_MSG_OPTS
+from tidemark_sdk._protocol import (
+    AT_ALL_TAG,
+    CONTENT_TYPES,
+    OPS,
+    RECV_MSG_OPTS,
+    SERVER_EVENT_TYPES,
+)
 from tidemark_sdk._state import ClientState, conversation_list, parse_state
 from tidemark_sdk._sync import EVENT_FRAMES, Replica
 
@@ -100,6 +107,9 @@ MAX_GROUP_NICKNAME = 64
 AT_TEXT = CONTENT_TYPES["AT_TEXT"]
 PICTURE = CONTENT_TYPES["PICTURE"]
 FILE = CONTENT_TYPES["FILE"]
+USER_UPDATED = SERVER_EVENT_TYPES["USER_UPDATED"]
+#: The most user IDs the server takes in one getUsersInfo request.
+USERS_BATCH = 100
 #: Files held for messages created but not sent yet (the oldest go first beyond this).
 MAX_PENDING_FILES = 100
 
@@ -191,6 +201,9 @@ class TidemarkClient:
         # upload got (a send that failed after the upload does not upload it again).
         self._pending_files: dict[str, FileSource] = {}
         self._uploaded: dict[str, str] = {}
+        # My PublicUser as last answered or pushed (user.updated): OnSelfInfoUpdated
+        # fires when it changes (an answer and its push say the same thing once).
+        self._profile: PublicUser | None = None
 
     # -- events ------------------------------------------------------------------------
 
@@ -208,8 +221,31 @@ class TidemarkClient:
         """The user logged in or logging in (once the login was answered), else None."""
         return self._session["userID"] if self._session is not None else None
 
-    async def get_self_user_info(self) -> dict[str, str]:
-        """``{userID, nickname}`` of the user logged in."""
+    async def get_self_user_info(self) -> dict[str, Any]:
+        """OpenIM's getSelfUserInfo: my PublicUser ``{userID, nickname, faceURL, ex}`` and
+        ``createTime``, from the server; when it cannot be reached, what this client
+        knows (the last answer or push, else the login's ``{userID, nickname}``, with
+        ``faceURL`` "" and ``createTime`` 0)."""
+        session = self._session
+        if self._status != LoginStatus.LOGGED_IN or session is None:
+            raise NotLoggedInError("not logged in")
+        try:
+            answer = await self._request("GET", "/api/users/me")
+        except NetworkError:
+            known = self._profile or {
+                "userID": session["userID"],
+                "nickname": session["nickname"],
+                "faceURL": "",
+                "ex": "",
+            }
+            return {"createTime": 0, **known}
+        # A first read is not news; a change seen by reading (missed while away) is.
+        self._profile_changed(_public_user(answer), news=self._profile is not None)
+        return answer
+
+    def session_user(self) -> dict[str, str]:
+        """``{userID, nickname}`` of the session (what ``login`` answered; the nickname
+        follows OnSelfInfoUpdated), without a request."""
         session = self._session
         if self._status != LoginStatus.LOGGED_IN or session is None:
             raise NotLoggedInError("not logged in")
@@ -303,7 +339,7 @@ class TidemarkClient:
                 emit=self._events.emit,
                 on_hello=self._on_hello,
                 on_event=self._on_frame,
-                event_frames=EVENT_FRAMES | EPHEMERAL_FRAMES,
+                event_frames=EVENT_FRAMES | EPHEMERAL_FRAMES | {USER_UPDATED},
                 token_still_valid=self._token_still_valid,
                 ping_interval=self._ping_interval,
                 receive_timeout=self._receive_timeout,
@@ -332,6 +368,7 @@ class TidemarkClient:
         self._end_login()
         self._pending_files.clear()
         self._uploaded.clear()
+        self._profile = None
         self._state.close()
         self._ephemera.close()
         self._link = None
@@ -360,6 +397,12 @@ class TidemarkClient:
         which never touch the store nor the cache's version (rules 16, 17)."""
         if frame["type"] in EPHEMERAL_FRAMES:
             self._ephemera.handle(frame)
+        elif frame["type"] == USER_UPDATED:
+            # Not state either (no version): the latest profile wins.
+            try:
+                self._profile_changed(_public_user(frame["user"]))
+            except (KeyError, ProtocolError) as error:
+                logger.warning("dropped a malformed user.updated frame: %r", error)
         else:
             await self._replica.apply_event(frame)
 
@@ -896,6 +939,107 @@ class TidemarkClient:
         first = page[0]["seq"] if page else last_min_seq
         return HistoryPage(messageList=page, isEnd=is_end, lastMinSeq=first)
 
+    # -- search, people and push (issue 12) -----------------------------------------
+
+    async def search_local_messages(
+        self,
+        keyword_list: Sequence[str],
+        conversation_id: str = "",
+        keyword_list_match_type: int = 0,
+        page_index: int = 1,
+        count: int = 20,
+    ) -> dict[str, Any]:
+        """OpenIM's searchLocalMessages, answered by the server over the whole history
+        this user sees (rule 11; never revoked messages): ``{totalCount,
+        searchResultItems: [{conversationID, messageCount, conversationType, showName,
+        faceURL, messageList (newest first)}]}``. ``keyword_list_match_type`` 0: any
+        keyword, 1: all. The results are not cached."""
+        await self._ready()
+        body: dict[str, Any] = {
+            "keywordList": list(keyword_list),
+            "keywordListMatchType": keyword_list_match_type,
+            "pageIndex": page_index,
+            "count": count,
+        }
+        if conversation_id:
+            body["conversationID"] = conversation_id
+        answer = await self._request("POST", "/api/messages/search", body)
+        if not isinstance(answer.get("totalCount"), int):
+            raise ProtocolError("bad search answer: no totalCount")
+        _list_in(answer, "searchResultItems")
+        return answer
+
+    async def set_self_info(
+        self, nickname: str | None = None, face_url: str | None = None
+    ) -> PublicUser:
+        """Change my nickname and/or avatar (``face_url``: "" none, or the url of an
+        image I uploaded); the fields not given stay. The server changes every single
+        chat's record of me for the peers; my devices get ``user.updated``:
+        OnSelfInfoUpdated (here once, from the answer or the push, whichever is first)."""
+        await self._ready()
+        body: dict[str, Any] = {}
+        if nickname is not None:
+            body["nickname"] = nickname
+        if face_url is not None:
+            body["faceURL"] = face_url
+        if not body:
+            raise ValidationFailedError("give nickname or faceURL")
+        user = _public_user(await self._request("POST", "/api/users/me", body))
+        self._profile_changed(user)
+        return user
+
+    def _profile_changed(self, user: PublicUser, *, news: bool = True) -> None:
+        session = self._session
+        if session is None or user["userID"] != session["userID"] or user == self._profile:
+            return
+        self._profile = user
+        # The session's nickname follows (what a restored login answers); the saved
+        # session is left alone: another tab may have saved another user's since.
+        session["nickname"] = user["nickname"]  # in place: its identity is the login's
+        if news:
+            self._events.emit("OnSelfInfoUpdated", dict(user))
+
+    async def get_users_info(self, user_ids: Sequence[str]) -> list[PublicUser]:
+        """OpenIM's getUsersInfo: the PublicUser of each known ID (unknown ones are left
+        out), in the server's order, asked 100 at a time."""
+        await self._ready()
+        wanted = list(dict.fromkeys(user_ids))
+        found: list[PublicUser] = []
+        for start in range(0, len(wanted), USERS_BATCH):
+            query = urlencode({"userIDs": ",".join(wanted[start : start + USERS_BATCH])})
+            found += _list_in(await self._request("GET", f"/api/users?{query}"), "users")
+        return found
+
+    async def search_users(self, keyword: str, count: int = 20) -> list[PublicUser]:
+        """Users whose ID or nickname starts with ``keyword`` (case-insensitive, exact
+        matches first): Tidemark's directory, for starting a chat."""
+        await self._ready()
+        query = urlencode({"keyword": keyword, "count": count})
+        return _list_in(await self._request("GET", f"/api/users/search?{query}"), "users")
+
+    async def get_push_public_key(self) -> str:
+        """The server's VAPID public key (base64url): PushManager.subscribe's
+        applicationServerKey."""
+        await self._ready()
+        key = (await self._request("GET", "/api/push/key")).get("publicKey")
+        if not isinstance(key, str):
+            raise ProtocolError("bad push key answer")
+        return key
+
+    async def subscribe_push(
+        self, endpoint: str, keys: dict[str, str], previews: bool = False
+    ) -> dict[str, Any]:
+        """Tie a browser's PushSubscription (``endpoint``, ``keys`` {p256dh, auth}) to
+        this session; ``previews``: pushes may carry the message text. ``{endpoint,
+        previews}``. The server drops it when this session logs out."""
+        await self._ready()
+        body = {"endpoint": endpoint, "keys": dict(keys), "previews": bool(previews)}
+        return await self._request("POST", "/api/push/subscriptions", body)
+
+    async def unsubscribe_push(self, endpoint: str) -> None:
+        await self._ready()
+        await self._request("DELETE", "/api/push/subscriptions", {"endpoint": endpoint})
+
     # -- groups (server first, rule 4: the answer's state, then the events) -----------
 
     async def get_joined_group_list(self) -> list[GroupItem]:
@@ -1059,6 +1203,16 @@ def _group_ids(answer: dict[str, Any]) -> tuple[str, str]:
 def _record_in(state: Any, conversation_id: str) -> Conversation | None:
     _, _, records = parse_state(state)
     return next((r for r in records if r["conversationID"] == conversation_id), None)
+
+
+def _public_user(value: Any) -> PublicUser:
+    """A PublicUser from an answer or a push: its four fields, checked."""
+    if not isinstance(value, dict):
+        raise ProtocolError("bad user: not an object")
+    fields = {key: value.get(key, "") for key in ("userID", "nickname", "faceURL", "ex")}
+    if not all(isinstance(v, str) for v in fields.values()) or not fields["userID"]:
+        raise ProtocolError("bad user: userID, nickname, faceURL and ex are strings")
+    return cast(PublicUser, fields)
 
 
 def _list_in(answer: dict[str, Any], key: str) -> list[Any]:

@@ -127,11 +127,18 @@ class OpenIMFacade:
             "createImageMessageByFile": self._create_image_message,
             "createFileMessageByFile": self._create_file_message,
             "uploadFile": self._upload_file,
+            "searchLocalMessages": self._search_messages,
+            "setSelfInfo": self._set_self_info,
+            "getUsersInfo": self._users_info,
             # Tidemark extensions (documented in web/imsdk.js).
             "getGroupMessageReceiptCounts": self._receipt_counts,
             "getCachedConversationList": self._cached_conversation_list,
             "getSelfUserInfo": self._self_user_info,
             "getFileURL": self._file_url,
+            "searchUsers": self._search_users,
+            "getPushPublicKey": self._no_arg(client.get_push_public_key),
+            "subscribePush": self._subscribe_push,
+            "unsubscribePush": self._unsubscribe_push,
         }
 
     # -- the API -----------------------------------------------------------------------
@@ -222,7 +229,7 @@ class OpenIMFacade:
             if restored == user_id == client.user_id:
                 # The page loaded, the SDK logged back in by itself, and the app logs in
                 # as on a fresh page (OpenIM's habit): that is this session.
-                return await client.get_self_user_info()
+                return client.session_user()
             self._restored_user = None
             await client.logout()
         self._restored_user = None
@@ -363,6 +370,65 @@ class OpenIMFacade:
         browser's BrowserSDK hands the Blob to imsdk.js, which makes the object URL)."""
         url: Any = arg.get("url") if isinstance(arg, dict) else arg
         return await self._client.get_file(url)
+
+    async def _search_messages(self, arg: Any) -> Any:
+        """OpenIM's ``{keywordList, conversationID?, keywordListMatchType?, pageIndex?,
+        count?}`` (its sender, type and time filters are not taken), answered by the
+        server: ``{totalCount, searchResultItems}``."""
+        fields = _object(arg)
+        unknown = {"senderUserIDList", "messageTypeList", "searchTimePosition", "searchTimePeriod"}
+        used = sorted(k for k in unknown & set(fields) if fields[k] not in (None, [], 0))
+        if used:
+            raise ValidationFailedError(f"searchLocalMessages: {', '.join(used)} not supported")
+        return await self._client.search_local_messages(
+            _string_list(fields, "keywordList"),
+            _string(fields, "conversationID", ""),
+            _integer(fields, "keywordListMatchType", 0),
+            _integer(fields, "pageIndex", 1),
+            _integer(fields, "count", 20),
+        )
+
+    async def _set_self_info(self, arg: Any) -> Any:
+        """OpenIM's ``setSelfInfo({nickname?, faceURL?})``: data null (as OpenIM's); the
+        profile comes by OnSelfInfoUpdated, on every device."""
+        fields = _object(arg)
+        nickname = fields.get("nickname")
+        face_url = fields.get("faceURL")
+        for name, value in (("nickname", nickname), ("faceURL", face_url)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationFailedError(f"{name} must be a string")
+        await self._client.set_self_info(nickname, face_url)
+        return None
+
+    async def _users_info(self, arg: Any) -> Any:
+        """OpenIM's ``getUsersInfo(userIDList)``; ``{userIDList}`` too."""
+        fields = arg if isinstance(arg, dict) else {"userIDList": arg}
+        return await self._client.get_users_info(_string_list(fields, "userIDList"))
+
+    async def _search_users(self, arg: Any) -> Any:
+        """Tidemark's ``searchUsers({keyword, count?})``; a bare keyword too."""
+        fields = arg if isinstance(arg, dict) else {"keyword": arg}
+        return await self._client.search_users(
+            _string(fields, "keyword"), _integer(fields, "count", 20)
+        )
+
+    async def _subscribe_push(self, arg: Any) -> Any:
+        """``{endpoint, keys: {p256dh, auth}, previews?}`` (a PushSubscription's JSON plus
+        the previews choice): ``{endpoint, previews}``."""
+        fields = _object(arg)
+        keys = _object(fields.get("keys"), "keys")
+        previews = fields.get("previews", False)
+        if not isinstance(previews, bool):
+            raise ValidationFailedError("previews must be true or false")
+        return await self._client.subscribe_push(
+            _string(fields, "endpoint"),
+            {"p256dh": _string(keys, "p256dh"), "auth": _string(keys, "auth")},
+            previews,
+        )
+
+    async def _unsubscribe_push(self, arg: Any) -> Any:
+        fields = _object(arg)
+        await self._client.unsubscribe_push(_string(fields, "endpoint"))
 
     async def _conversation_list_split(self, arg: Any) -> Any:
         fields = _object(arg)
