@@ -183,7 +183,7 @@ def test_an_upload_through_the_api_lands_in_s3(database_url: str, s3_endpoint: s
             "fileElem": {"uuid": sha},
         }
         assert alice.call("POST", "/api/messages", body)["message"]["fileElem"]["uuid"] == sha
-        fetched = client.get(f"/api/files/{sha}", headers=bob.headers)
+        fetched = client.get(f"/api/files/{sha}", headers=bob.headers, buffered=True)
         assert fetched.status_code == 200
         assert fetched.data == data
         assert fetched.headers["Content-Type"] == "application/octet-stream"

@@ -96,7 +96,9 @@ def put(
 
 
 def get(user, sha: str, **query: str):
-    return user.client.get(f"/api/files/{sha}", query_string=query, headers=user.headers)
+    return user.client.get(
+        f"/api/files/{sha}", query_string=query, headers=user.headers, buffered=True
+    )
 
 
 def counts(app) -> tuple[int, int, int]:
