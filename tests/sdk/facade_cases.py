@@ -87,15 +87,23 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = 15.0)
         await asyncio.sleep(0.02)
 
 
-def png(width: int = 4, height: int = 3) -> bytes:
-    """A real PNG (red pixels) that Pillow decodes: for uploads to the fake and the real
-    server alike (stdlib only: this module runs in Pyodide too)."""
+def png(width: int = 4, height: int = 3, *, noise: bool = False) -> bytes:
+    """A real PNG (red pixels; ``noise``: pseudo-random ones, which do not compress)
+    that Pillow decodes: for uploads to the fake and the real server alike (stdlib only:
+    this module runs in Pyodide too)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    if noise:
+        line = 3 * width
+        stream = b"".join(
+            hashlib.sha256(b"%d" % n).digest() for n in range(-(-line * height // 32))
+        )
+        rows = b"".join(b"\x00" + stream[y * line : (y + 1) * line] for y in range(height))
+    else:
+        rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from tidemark_sdk import (
     BadCredentialsError,
+    BytesFile,
     Connection,
     ConversationNotFoundError,
     GroupPermissionDeniedError,
     HttpTransport,
     LoginStatus,
+    NoSuchFileError,
     NotGroupMemberError,
     SqliteStore,
     TidemarkClient,
@@ -28,6 +30,7 @@ from tidemark_sdk import (
 
 from server.testing import ServerProcess
 from tests.sdk.conftest import Recorder, run
+from tests.sdk.facade_cases import png
 
 PASSWORD = "correct horse battery"
 
@@ -566,3 +569,49 @@ async def _record_is(
     client: TidemarkClient, group_id: str, check: Callable[[dict[str, Any]], bool]
 ) -> bool:
     return bool(check(dict(await client.get_one_conversation(group_id, 3))))
+
+
+def test_files_follow_the_window_and_the_revocation_on_the_real_server(
+    server_url: str, tmp_path: Path
+) -> None:
+    """An image to a group through HttpTransport (progress per chunk, never backwards),
+    fetched by a member; not by one who joined after it; still by one removed after it,
+    until the owner revokes it (then only the uploader may)."""
+
+    async def body(s: Session) -> None:
+        alice_id, bob_id, carol_id = (
+            await s.user("alice"),
+            await s.user("bob"),
+            await s.user("carol"),
+        )
+        alice, _, _ = s.client("alice")
+        bob, _, _ = s.client("bob")
+        carol, _, _ = s.client("carol")
+        events = Recorder(alice)
+        for client, user in ((alice, alice_id), (bob, bob_id), (carol, carol_id)):
+            await client.login(user, PASSWORD)
+        group = await alice.create_group("Trip", [bob_id])
+        gid, cid = group["groupID"], group["conversationID"]
+        image = png(900, 600, noise=True)  # about 1.6 MB: many chunks of the upload
+        made = await alice.create_image_message_by_file(BytesFile(image, "big.png", "image/png"))
+        sent = await alice.send_message(made, group_id=gid)
+        progress = [e["progress"] for e in events.of("OnProgress")]
+        assert progress[0] == 0 and progress[-1] == 100 and progress == sorted(progress)
+        assert len(progress) > 3, progress
+        elem = sent["pictureElem"]
+        assert elem is not None
+        url = elem["sourcePicture"]["url"]
+        assert (elem["sourcePicture"]["width"], elem["snapshotPicture"]["width"]) == (900, 320)
+        assert await bob.get_file(url) == image
+        assert await bob.get_file(elem["snapshotPicture"]["url"])
+        await alice.invite_user_to_group(gid, [carol_id])
+        with pytest.raises(NoSuchFileError):
+            await carol.get_file(url)  # joined after it
+        await alice.kick_group_member(gid, [bob_id])
+        assert await bob.get_file(url) == image  # in the window he had
+        await alice.revoke_message(cid, sent["clientMsgID"])
+        with pytest.raises(NoSuchFileError):
+            await bob.get_file(url)
+        assert await alice.get_file(url) == image  # the uploader
+
+    scenario(server_url, tmp_path, body)
