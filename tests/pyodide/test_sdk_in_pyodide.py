@@ -402,3 +402,65 @@ def test_epoch_change_drops_the_cache(run_in_pyodide: RunInPyodide, tmp_path: Pa
             watchdog.cancel()
             process.kill()
             server.stop()
+
+
+XHR_UPLOAD = """
+# Intent: web/files.js's XMLHttpRequest path (the browser's, whose upload progress events
+# feed OnProgress) through _jsbridge's callback proxy, against the real server. Node has
+# no XMLHttpRequest: a stand-in is installed that fires upload progress events (thirds of
+# the body) and really sends the request by fetch, as a browser's XHR would.
+run_js('''
+globalThis.XMLHttpRequest = class {
+  constructor() { this.upload = {}; this.headers = {}; this.status = 0; this.responseText = ""; }
+  open(method, url) { this.method = method; this.url = url; }
+  setRequestHeader(name, value) { this.headers[name] = value; }
+  send(body) {
+    const total = body.size ?? body.byteLength;
+    globalThis.__xhrSent = { method: this.method, headers: this.headers, total };
+    for (const loaded of [0, total / 3, (2 * total) / 3, total]) {
+      this.upload.onprogress({ lengthComputable: true, loaded, total });
+    }
+    fetch(this.url, { method: this.method, headers: this.headers, body }).then(
+      async (response) => { this.status = response.status; this.responseText = await response.text(); this.onload(); },
+      () => this.onerror(),
+    );
+  }
+};
+''')
+from tidemark_sdk import BytesFile
+from tidemark_sdk._browser import create_browser_sdk
+from pyodide.ffi import to_js
+
+files_js = await run_js(f"import('file://{_root}/web/files.js')")
+transport = FetchTransport(URL, files_js=files_js)
+client = TidemarkClient(transport, MemoryStore(), requests_over_socket=False)
+user = f"xhr-{TAG}"
+await client.register(user, PASSWORD, "X")
+await client.register(f"{user}-peer", PASSWORD, "P")
+await client.login(user, PASSWORD)
+events = recorder(client)
+data = b"plain words sent by XMLHttpRequest " * 100
+image = js.File.new([to_js(data)], "a.txt", to_js({"type": "text/plain"}, dict_converter=js.Object.fromEntries))
+from tidemark_sdk._jsbridge import JsFile
+made = await client.create_file_message_by_file(JsFile(image))
+sent = await client.send_message(made, recv_id=f"{user}-peer")
+progress = [d["progress"] for n, d in events if n == "OnProgress"]
+assert progress == [0, 33, 66, 100], progress
+assert {d["clientMsgID"] for n, d in events if n == "OnProgress"} == {made["clientMsgID"]}
+seen = _to_py(js.__xhrSent)
+assert seen["method"] == "PUT" and seen["total"] == len(data), seen
+assert seen["headers"]["Content-Type"] == "text/plain" and seen["headers"]["Authorization"].startswith("Bearer ")
+assert sent["fileElem"]["fileName"] == "a.txt" and sent["fileElem"]["fileSize"] == len(data)
+blob = await client.get_file(sent["fileElem"]["sourceUrl"])
+assert await blob.read() == data and blob.size == len(data)
+await client.logout()
+print("OK")
+"""
+
+
+def test_upload_progress_through_the_xhr_path(
+    run_in_pyodide: RunInPyodide, server: ServerProcess
+) -> None:
+    result = run_in_pyodide(PRELUDE + XHR_UPLOAD, env=env_for(server), timeout=180)
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert result.stdout.strip().endswith("OK"), result.stdout[-2000:]
