@@ -37,8 +37,46 @@ def normalize(mime: str) -> str:
     return _ALIASES.get(base, base)
 
 
+# What libmagic answers when it finds no structure: it contradicts no text-like claim.
+_GENERIC = frozenset({"text/plain", NO_CLAIM, "application/x-empty", "inode/x-empty"})
+_TEXT_LIKE_APPLICATION = frozenset(
+    {
+        "application/json",
+        "application/xml",
+        "application/javascript",
+        "application/ecmascript",
+        "application/x-javascript",
+        "application/yaml",
+        "application/x-yaml",
+        "application/toml",
+        "application/sql",
+        "application/x-sh",
+        "application/x-ndjson",
+        "application/csv",
+    }
+)
+
+
+def _text_like(mime: str) -> bool:
+    return (
+        mime.startswith("text/")
+        or mime in _TEXT_LIKE_APPLICATION
+        or mime.endswith(("+json", "+xml"))
+    )
+
+
 def contradicts(declared: str, sniffed: str) -> bool:
-    """Whether a client's declared type (a Content-Type) differs from the sniffed one;
-    no claim (empty, or ``application/octet-stream``) contradicts nothing."""
+    """Whether a client's declared type (a Content-Type) is a lie about the bytes.
+
+    No claim (empty, or ``application/octet-stream``) contradicts nothing. Browsers name
+    text formats by the file's extension (``text/markdown``, ``text/csv``,
+    ``application/json``) where libmagic, seeing no structure, says ``text/plain``: a
+    text-like claim about text-like bytes is no lie, and the stored type is the sniffed
+    one either way. A claim of a binary format (an image, a PDF, an archive) must be what
+    the bytes are, and text never passes for binary nor binary for text."""
     claim = normalize(declared)
-    return claim not in ("", NO_CLAIM) and claim != sniffed
+    if claim in ("", NO_CLAIM) or claim == sniffed:
+        return False
+    if _text_like(claim):
+        return not (_text_like(sniffed) or sniffed in _GENERIC)
+    return True

@@ -329,6 +329,45 @@ def test_bytes_that_are_not_what_was_declared_are_refused(
     assert blobs_on_disk(blob_root) == []
 
 
+@pytest.mark.parametrize(
+    ("data", "name", "declared"),
+    [
+        (b"# Notes\n\n- tide at 6\n", "notes.md", "text/markdown"),
+        (b"a,b\n1,2\n", "table.csv", "text/csv"),
+        (b'{"tide": 6}\n', "data.json", "application/json"),
+        (b"tide: 6\n", "conf.yaml", "application/x-yaml"),
+        (b"<!doctype html><p>hi</p>", "page.txt", "text/plain"),  # stored as text/html
+    ],
+    ids=["markdown", "csv", "json", "yaml", "html-named-txt"],
+)
+def test_text_files_are_not_refused_for_the_browsers_name_of_their_type(
+    app, make_user, data, name, declared
+):
+    # Browsers name text types by extension where libmagic says text/plain: no lie.
+    alice = make_user()
+    uploaded = put(alice, data, name=name, content_type=declared)
+    assert uploaded["type"].startswith(("text/", "application/"))
+    fetched = get(alice, uploaded["uuid"])
+    assert fetched.data == data
+    assert fetched.headers["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize(
+    ("data", "declared"),
+    [(HTML, "application/pdf"), (PDF, "text/plain"), (b"plain words\n", "application/zip")],
+    ids=["text-as-pdf", "pdf-as-text", "text-as-zip"],
+)
+def test_text_never_passes_for_binary_nor_binary_for_text(app, make_user, data, declared):
+    alice = make_user()
+    response = alice.client.put(
+        "/api/files",
+        query_string={"name": "x", "kind": "file"},
+        data=data,
+        headers={**alice.headers, "Content-Type": declared},
+    )
+    assert error_of(response) == (415, "FILE_TYPE_MISMATCH")
+
+
 def test_a_declared_type_that_matches_is_accepted(app, make_user):
     alice = make_user()
     assert (
