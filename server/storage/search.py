@@ -29,7 +29,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    table,
+    text,
 )
 from sqlalchemy.sql.elements import ColumnClause
 
@@ -72,13 +72,13 @@ def search(
     phrases = [w for w in (words(k) for k in keywords) if w]
     if not phrases:
         return Found(0, {}, [])
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        matches = _sqlite_matches(phrases, match_all)
+    if conn.dialect.name == "sqlite":
+        matches = _sqlite_matches(phrases, match_all, conversation_id)
     else:
         matches = _postgres_matches(phrases, match_all)
+        matches = _Matches(_in_windows(matches.select, conversation_id), matches.parameters)
     parameters = {"user_id": user_id, **matches.parameters}
-    matched = _in_windows(matches.select, conversation_id).subquery("matched")
+    matched = matches.select.subquery("matched")
     if conversation_id is not None:
         parameters["conversation_id"] = conversation_id
     counts = {
@@ -98,7 +98,7 @@ def search(
 
 @dataclass(frozen=True)
 class _Matches:
-    select: Select[Any]  # (conversation_id, seq) of the matching messages, anyone's
+    select: Any  # (conversation_id, seq) of the matching messages
     parameters: dict[str, Any]
 
 
@@ -157,25 +157,49 @@ def _page(matched: Any) -> Select[Any]:
 
 # -- SQLite: FTS5 ---------------------------------------------------------------------------
 
-_fts = table("message_search", column("rowid"))
-_docs = table("message_search_docs", column("doc_id"), column("conversation_id"), column("seq"))
 
-
-def fts5_query(phrases: Sequence[Sequence[str]], match_all: bool) -> str:
-    """An FTS5 query: each phrase a quoted string, its last word a prefix."""
+def fts5_query(
+    phrases: Sequence[Sequence[str]], match_all: bool, conversation_id: str | None = None
+) -> str:
+    """An FTS5 query: each phrase a quoted string, its last word a prefix, in the body
+    column; and, for one conversation, its token in the ``conversation`` column."""
     # Words hold letters and digits only; doubling quotes keeps that safe regardless.
     quoted = ['"' + " ".join(p).replace('"', '""') + '" *' for p in phrases]
-    return (" AND " if match_all else " OR ").join(quoted)
+    query = "body : (" + (" AND " if match_all else " OR ").join(quoted) + ")"
+    if conversation_id is not None:
+        query += f' AND conversation : "{conversation_token(conversation_id)}"'
+    return query
 
 
-def _sqlite_matches(phrases: Sequence[Sequence[str]], match_all: bool) -> _Matches:
-    query = (
-        select(_docs.c.conversation_id, _docs.c.seq)
-        .select_from(_fts)
-        .join(_docs, _docs.c.doc_id == _fts.c.rowid)
-        .where(literal_column("message_search").op("MATCH")(bindparam("fts_query")))
+def conversation_token(conversation_id: str) -> str:
+    """What migration 0007 indexes for a conversation: ``hex(conversation_id)``."""
+    return conversation_id.encode().hex().upper()
+
+
+# CROSS JOIN fixes SQLite's join order: the FTS index first, then one key lookup per hit.
+# Left free, the planner may walk a conversation's messages and query the FTS index once
+# for each (minutes for a common word at a million messages).
+_SQLITE_MATCHES = """
+SELECT d.conversation_id AS conversation_id, d.seq AS seq
+FROM message_search
+CROSS JOIN message_search_docs AS d ON d.doc_id = message_search.rowid
+CROSS JOIN members AS m ON m.user_id = :user_id AND m.conversation_id = d.conversation_id
+WHERE message_search MATCH :fts_query
+AND m.join_seq < d.seq AND (m.left_seq IS NULL OR d.seq <= m.left_seq)
+"""
+
+
+def _sqlite_matches(
+    phrases: Sequence[Sequence[str]], match_all: bool, conversation_id: str | None
+) -> _Matches:
+    sql = _SQLITE_MATCHES
+    if conversation_id is not None:
+        sql += "AND d.conversation_id = :conversation_id\n"
+    query = text(sql).columns(
+        column("conversation_id", messages.c.conversation_id.type),
+        column("seq", messages.c.seq.type),
     )
-    return _Matches(query, {"fts_query": fts5_query(phrases, match_all)})
+    return _Matches(query, {"fts_query": fts5_query(phrases, match_all, conversation_id)})
 
 
 # -- PostgreSQL: to_tsvector('simple', …) and a GIN index -----------------------------------

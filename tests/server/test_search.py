@@ -491,3 +491,19 @@ def test_messages_stored_before_the_migration_are_indexed(database_url):
     db.dispose()
     assert hits.total == 2 and hits.counts == {"si_a_b": 2}
     assert [m["seq"] for m in hits.messages] == [2, 1]
+
+
+def test_sqlite_reads_the_fts_index_first_even_in_one_conversation(sqlite_url):
+    """Not the conversation's messages, each then looked up in the FTS index."""
+    from server.storage import search as search_store
+
+    db = Database(sqlite_url)
+    db.migrate()
+    with db.read() as conn:
+        for conversation_id in (None, "sg_x"):
+            matches = search_store._sqlite_matches([["word"]], False, conversation_id)
+            parameters = {"user_id": "u", "conversation_id": conversation_id, **matches.parameters}
+            plan = conn.execute(text("EXPLAIN QUERY PLAN " + str(matches.select)), parameters).all()
+            assert plan[0].detail.startswith("SCAN message_search VIRTUAL TABLE"), plan
+            assert "conversation" in matches.parameters["fts_query"] or conversation_id is None
+    db.dispose()

@@ -7,6 +7,8 @@ content (and its type), and the index follows at once, in the same transaction.
 - SQLite: an FTS5 table ``message_search`` (contentless: it keeps the index, not a copy
   of the text; unicode61 tokenizer, case and diacritics folded), whose rowid is
   ``message_search_docs.doc_id`` — an INTEGER PRIMARY KEY naming (conversation_id, seq).
+  Its second column holds one token, the conversation's ID in hex, so a search in one
+  conversation is an FTS5 intersection rather than a probe of the index per message.
   A separate key, not the rowid of ``messages``: that table has no INTEGER PRIMARY KEY,
   so VACUUM or a table rebuild may renumber its rowids, and the index would point at
   other messages. Triggers on ``messages`` keep both in step (insert; update of the key,
@@ -49,8 +51,9 @@ def _sqlite_text(row: str) -> str:
 def _sqlite_forget(row: str) -> list[str]:
     # A contentless FTS5 table removes a row by being told its indexed text again.
     return [
-        "INSERT INTO message_search (message_search, rowid, body)"
-        f" SELECT 'delete', d.doc_id, {_sqlite_text(row)} FROM message_search_docs AS d"
+        "INSERT INTO message_search (message_search, rowid, body, conversation)"
+        f" SELECT 'delete', d.doc_id, {_sqlite_text(row)}, hex({row}.conversation_id)"
+        " FROM message_search_docs AS d"
         f" WHERE d.conversation_id = {row}.conversation_id AND d.seq = {row}.seq;",
         "DELETE FROM message_search_docs"
         f" WHERE conversation_id = {row}.conversation_id AND seq = {row}.seq;",
@@ -61,8 +64,9 @@ def _sqlite_index(row: str) -> list[str]:
     return [
         "INSERT INTO message_search_docs (conversation_id, seq)"
         f" SELECT {row}.conversation_id, {row}.seq WHERE {row}.content_type IN ({_SEARCHABLE});",
-        "INSERT INTO message_search (rowid, body)"
-        f" SELECT d.doc_id, {_sqlite_text(row)} FROM message_search_docs AS d"
+        "INSERT INTO message_search (rowid, body, conversation)"
+        f" SELECT d.doc_id, {_sqlite_text(row)}, hex({row}.conversation_id)"
+        " FROM message_search_docs AS d"
         f" WHERE d.conversation_id = {row}.conversation_id AND d.seq = {row}.seq;",
     ]
 
@@ -78,7 +82,8 @@ def _sqlite_upgrade() -> None:
     # columnsize=0: no per-row token counts (they serve ranking, which is not used).
     op.execute(
         "CREATE VIRTUAL TABLE message_search USING fts5("
-        "body, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2')"
+        "body, conversation, content='', columnsize=0,"
+        " tokenize='unicode61 remove_diacritics 2')"
     )
     triggers = {
         "message_search_insert": ("AFTER INSERT ON messages", _sqlite_index("new")),
@@ -97,8 +102,9 @@ def _sqlite_upgrade() -> None:
         " ORDER BY send_time, conversation_id, seq"
     )
     op.execute(
-        "INSERT INTO message_search (rowid, body)"
-        f" SELECT d.doc_id, {_sqlite_text('m')} FROM message_search_docs AS d"
+        "INSERT INTO message_search (rowid, body, conversation)"
+        f" SELECT d.doc_id, {_sqlite_text('m')}, hex(m.conversation_id)"
+        " FROM message_search_docs AS d"
         " JOIN messages AS m ON m.conversation_id = d.conversation_id AND m.seq = d.seq"
     )
 
