@@ -71,6 +71,10 @@ def test_an_image_and_a_file_sent_from_the_page_reach_the_other_device_after_a_r
     expect(mine).to_have_attribute("data-state", "sent")
     alice.page.get_by_test_id("attach-input").set_input_files(str(notes))
     expect(alice.page.get_by_test_id("message-file")).to_contain_text("notes.txt")
+    filed = alice.page.get_by_test_id("message-item").filter(
+        has=alice.page.get_by_test_id("message-file")
+    )
+    expect(filed).to_have_attribute("data-state", "sent")
     assert not alice.page_errors, alice.page_errors
 
     stored = [m for m in api.history(bob, with_bob) if m["contentType"] in (102, 105)]
