@@ -12,7 +12,7 @@ from server.actions.receipts import ReceiptBatcher
 from server.actions.users import PasswordHashing, password_hasher
 from server.config import DEFAULTS
 from server.fanout import Hub, create_hub
-from server.ratelimit import RateLimits
+from server.ratelimit import KeyedRateLimit
 from server.routes import accounts, conversations, groups, health
 from server.routes import files as file_routes
 from server.routes import search as search_routes
@@ -24,7 +24,7 @@ class Services:
     db: Database
     hub: Hub
     hasher: PasswordHashing
-    rate_limits: RateLimits
+    rate_limits: KeyedRateLimit
     receipts: ReceiptBatcher
     revoke_window_seconds: int
 
@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             int(app.config["PASSWORD_HASH_CONCURRENCY"]),
             float(app.config["PASSWORD_HASH_WAIT_SECONDS"]),
         ),
-        rate_limits=RateLimits(
+        rate_limits=KeyedRateLimit(
             str(app.config["SEND_RATE_LIMIT"]), str(app.config["REDIS_URL"]) or "memory://"
         ),
         # The hub is looked up at each flush: tests wrap it after the app is made.

@@ -76,7 +76,7 @@ type _Handler = Callable[[Any, CurrentUser, Any], dict[str, Any]]
 
 
 def _send_message(services: Any, user: CurrentUser, body: SendMessageRequest) -> dict[str, Any]:
-    services.rate_limits.check_send(user.user_id)
+    services.rate_limits.check(user.user_id)
     return messages.send_message(services.db, services.hub, user, body)
 
 

@@ -11,16 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import mimetypes
-import time
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any
-
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
 from server.actions.users import CurrentUser, now_ms
 from server.errors import ApiError, ErrorCode
@@ -28,6 +22,7 @@ from server.files import images, sniff
 from server.files.blobs import BlobStore, open_store
 from server.files.spool import Spool
 from server.protocol import CONTENT_TYPES
+from server.ratelimit import KeyedRateLimit
 from server.storage import Database
 from server.storage import files as file_store
 from server.storage.files import Grant, StoredFile, file_url
@@ -42,35 +37,20 @@ class FileServices:
 
     store: BlobStore
     max_upload_bytes: int
-    limits: UploadLimits
+    limits: KeyedRateLimit
 
     @classmethod
     def from_config(cls, config: Any) -> FileServices:
         return cls(
             store=open_store(str(config["FILE_STORAGE_URL"]), str(config["DATABASE_URL"])),
             max_upload_bytes=int(config["MAX_UPLOAD_BYTES"]),
-            limits=UploadLimits(
-                str(config["UPLOAD_RATE_LIMIT"]), str(config["REDIS_URL"]) or "memory://"
+            limits=KeyedRateLimit(
+                str(config["UPLOAD_RATE_LIMIT"]),
+                str(config["REDIS_URL"]) or "memory://",
+                name="upload",
+                what="uploads",
             ),
         )
-
-
-class UploadLimits:
-    """Uploads per user; in Redis (``redis://…``) the counts hold across processes."""
-
-    def __init__(self, limit: str, storage_uri: str = "memory://") -> None:
-        self._limits = parse_many(limit)
-        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
-
-    def check(self, user_id: str) -> None:
-        for limit in self._limits:
-            if not self._limiter.hit(limit, "upload", user_id):
-                reset_at, _ = self._limiter.get_window_stats(limit, "upload", user_id)
-                raise ApiError(
-                    ErrorCode.RATE_LIMITED,
-                    f"too many uploads: at most {limit}",
-                    retry_after=max(1, math.ceil(reset_at - time.time())),
-                )
 
 
 def too_large(limit: int) -> ApiError:

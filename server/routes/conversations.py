@@ -40,7 +40,7 @@ def get_sync(user: CurrentUser, query: SyncQuery) -> dict[str, Any]:
 @operation(bp, "POST", "/messages", body=SendMessageRequest, response=SendMessageResponse)
 def send_message(user: CurrentUser, body: SendMessageRequest) -> dict[str, Any]:
     """Send a text or @ message; resending a clientMsgID returns the original."""
-    services().rate_limits.check_send(user.user_id)
+    services().rate_limits.check(user.user_id)
     return messages.send_message(services().db, services().hub, user, body)
 
 

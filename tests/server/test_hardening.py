@@ -25,7 +25,7 @@ from sqlalchemy import event, func, select
 
 from server import create_app
 from server.errors import ApiError, ErrorCode
-from server.ratelimit import RateLimits
+from server.ratelimit import KeyedRateLimit
 from server.storage.tables import messages, users
 from tests.server.conftest import TEST_CONFIG, make_app, register
 
@@ -503,7 +503,7 @@ def test_concurrent_hashing_is_capped_and_the_rest_get_429(database_url):
 
 
 def test_sends_are_limited_per_sender(app, make_user):
-    app.extensions["tidemark"].rate_limits = RateLimits("3 per minute")
+    app.extensions["tidemark"].rate_limits = KeyedRateLimit("3 per minute")
     alice, bob = make_user(), make_user()
     for _ in range(3):
         alice.send(to=bob.user_id)
@@ -516,28 +516,28 @@ def test_sends_are_limited_per_sender(app, make_user):
 
 
 def test_a_refused_send_does_not_count():
-    limits = RateLimits("2 per minute;3 per hour")
-    limits.check_send("alice")
-    limits.check_send("alice")
+    limits = KeyedRateLimit("2 per minute;3 per hour")
+    limits.check("alice")
+    limits.check("alice")
     for _ in range(3):
         with pytest.raises(ApiError) as refused:
-            limits.check_send("alice")
+            limits.check("alice")
         assert refused.value.code == ErrorCode.RATE_LIMITED
         assert refused.value.retry_after is not None
-    limits.check_send("bob")
+    limits.check("bob")
 
 
 def test_send_limits_in_redis_hold_across_processes():
     url = os.environ.get("TIDEMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     user_id = f"u{uuid.uuid4().hex}"
-    first, second = RateLimits("2 per minute", url), RateLimits("2 per minute", url)
+    first, second = KeyedRateLimit("2 per minute", url), KeyedRateLimit("2 per minute", url)
     try:
-        first.check_send(user_id)
+        first.check(user_id)
     except Exception as error:
         pytest.fail(f"Redis at {url} is not reachable: {error}")
-    second.check_send(user_id)
+    second.check(user_id)
     with pytest.raises(ApiError):
-        first.check_send(user_id)
+        first.check(user_id)
 
 
 def test_a_login_for_an_unknown_user_costs_a_password_check_too(app):

@@ -25,9 +25,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("face_url", sa.String(255), nullable=False, server_default="")
-        )
+        batch.add_column(sa.Column("face_url", sa.String(255), nullable=False, server_default=""))
     op.create_table(
         "files",
         sa.Column("sha256", sa.String(64), primary_key=True),
