@@ -12,7 +12,8 @@ from server.storage.tables import conversations, messages, revocations, users
 
 _NO_BOUND = 2**63 - 1
 
-_COLUMNS = (
+#: A message as message_record takes it (history, search).
+MESSAGE_COLUMNS = (
     messages.c.conversation_id,
     conversations.c.conversation_type,
     conversations.c.group_id,
@@ -27,7 +28,7 @@ _COLUMNS = (
 
 
 def _select() -> Select[Any]:
-    return select(*_COLUMNS).join(
+    return select(*MESSAGE_COLUMNS).join(
         conversations, conversations.c.conversation_id == messages.c.conversation_id
     )
 

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from server.protocol import CONTENT_TYPES
 from server.storage.conversations import message_record
+from server.storage.messages import MESSAGE_COLUMNS
 from server.storage.tables import conversations, members, messages
 
 SEARCHABLE = (CONTENT_TYPES["TEXT"], CONTENT_TYPES["FILE"], CONTENT_TYPES["AT_TEXT"])
@@ -126,18 +127,7 @@ def _in_windows(matches: Select[Any], conversation_id: str | None) -> Select[Any
 
 def _page(matched: Any) -> Select[Any]:
     return (
-        select(
-            messages.c.conversation_id,
-            conversations.c.conversation_type,
-            conversations.c.group_id,
-            messages.c.seq,
-            messages.c.server_msg_id,
-            messages.c.client_msg_id,
-            messages.c.sender_id,
-            messages.c.content_type,
-            messages.c.content,
-            messages.c.send_time,
-        )
+        select(*MESSAGE_COLUMNS)
         .select_from(matched)
         .join(
             messages,
