@@ -338,6 +338,13 @@ def test_revoked_unread_message_is_a_tombstone_after_reload_and_gone_from_indexe
     app.expect_state(unread)
     assert_only_truth_while_up_to_date(app, unread)
     expect(app.item(with_bob)).to_contain_text("bob revoked a message")
+    # The event may follow the list's redraw (OnConversationChanged comes first): wait for
+    # it, then check there is exactly one.
+    app.page.wait_for_function(
+        "() => window.__tmEvents.some((e) => e.name === 'OnNewRecvMessageRevoked')",
+        timeout=10_000,
+    )
+    app.page.wait_for_timeout(300)  # a duplicate would arrive by now
     revoked_events = app.events("OnNewRecvMessageRevoked")
     assert [(e["clientMsgID"], e["conversationID"]) for e in revoked_events] == [
         (original["clientMsgID"], with_bob)
