@@ -41,7 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _ = db.epoch  # fail at start, not on the first request, if the schema is wrong
     services = Services(
         db=db,
-        hub=create_hub(str(app.config["REDIS_URL"])),
+        hub=create_hub(str(app.config["REDIS_URL"]), str(app.config["REDIS_CHANNEL"])),
         hasher=PasswordHashing(
             password_hasher(_flag(app.config["FAST_PASSWORD_HASHING"])),
             int(app.config["PASSWORD_HASH_CONCURRENCY"]),

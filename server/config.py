@@ -10,6 +10,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///data/tidemark.db",
     "REDIS_URL": "",
+    # The pub/sub channel of the fan-out: Redis's database number does not separate
+    # pub/sub, so deployments sharing one Redis need a channel each.
+    "REDIS_CHANNEL": "tidemark:events",
     # The origin browsers load the page from (https://chat.example.com), when it differs
     # from the Host the server sees (behind a proxy). A WebSocket from another origin is
     # refused; empty: the Origin must name the Host the request was sent to.

@@ -245,10 +245,11 @@ class RedisHub(LocalHub):
     """Fan-out across server processes: every event goes through one Redis channel and
     each process delivers it to the connections it holds."""
 
-    CHANNEL = "tidemark:events"
-
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, channel: str = "tidemark:events") -> None:
         super().__init__()
+        # Pub/sub ignores Redis's database numbers: deployments (and test servers) that
+        # share a Redis keep apart by channel.
+        self._channel = channel
         try:
             import redis
         except ImportError:
@@ -259,7 +260,7 @@ class RedisHub(LocalHub):
         self._errors = (redis.RedisError, OSError)
         self._closing = threading.Event()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        self._pubsub.subscribe(**{self.CHANNEL: self._on_message})
+        self._pubsub.subscribe(**{self._channel: self._on_message})
         self._thread = self._pubsub.run_in_thread(
             sleep_time=0.2, daemon=True, exception_handler=self._on_error
         )
@@ -276,7 +277,7 @@ class RedisHub(LocalHub):
                     metrics.EVENTS_PUBLISHED.inc()
                     frame = json.dumps(event, separators=(",", ":"))
                     envelope = {"u": user_id, "f": frame, "t": now}
-                    pipe.publish(self.CHANNEL, json.dumps(envelope))
+                    pipe.publish(self._channel, json.dumps(envelope))
                 pipe.execute()
         except self._errors as error:
             metrics.FANOUT_FAILURES.labels("publish").inc()
@@ -292,7 +293,7 @@ class RedisHub(LocalHub):
 
     def revoke(self, user_id: str, token_hash: str) -> None:
         try:
-            self._redis.publish(self.CHANNEL, json.dumps({"u": user_id, "r": token_hash}))
+            self._redis.publish(self._channel, json.dumps({"u": user_id, "r": token_hash}))
         except self._errors as error:
             # The token is gone from the database: the sockets' next request frame and
             # their heartbeat recheck (ws.TOKEN_RECHECK_SECONDS) end them.
@@ -338,5 +339,5 @@ class RedisHub(LocalHub):
         self._redis.close()
 
 
-def create_hub(redis_url: str) -> Hub:
-    return RedisHub(redis_url) if redis_url else LocalHub()
+def create_hub(redis_url: str, channel: str = "tidemark:events") -> Hub:
+    return RedisHub(redis_url, channel) if redis_url else LocalHub()

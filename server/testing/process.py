@@ -49,6 +49,8 @@ class ServerProcess:
             "TIDEMARK_REGISTER_RATE_LIMIT": "10000 per minute",
             "TIDEMARK_LOGIN_FAILURE_RATE_LIMIT": "10000 per minute",
             "TIDEMARK_SEND_RATE_LIMIT": "100000 per minute",
+            # Its own fan-out channel: servers of tests running at once may share a Redis.
+            "TIDEMARK_REDIS_CHANNEL": f"tidemark:test:{os.getpid()}:{self.port}",
         }
         command = [TIDEMARK, "serve", "--port", str(self.port), "--database-url", self.database_url]
         command += self.extra_args

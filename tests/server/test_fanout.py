@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from contextlib import ExitStack
 
 import httpx
@@ -23,6 +24,7 @@ REDIS_URL = os.environ.get("TIDEMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 @pytest.fixture
 def two_processes(postgres_url):
     """Two apps (as two server processes would be) on one database, joined by Redis."""
+    channel = f"tidemark:test:{uuid.uuid4().hex}"  # apart from other tests' servers
     with ExitStack() as stack:
         urls = []
         for _ in range(2):
@@ -32,7 +34,7 @@ def two_processes(postgres_url):
             from server.fanout import RedisHub
 
             try:
-                hub.inner = RedisHub(REDIS_URL)
+                hub.inner = RedisHub(REDIS_URL, channel)
                 hub.inner._redis.ping()
             except Exception as error:
                 pytest.fail(f"Redis at {REDIS_URL} is not reachable: {error}")
