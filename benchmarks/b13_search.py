@@ -26,12 +26,11 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from benchmarks._util import summary
-from server.actions.users import password_hasher
 from server.app import create_app
 from server.storage import Database
-from server.storage.tables import conversations, members, messages, users
+from server.storage.tables import conversations, members, messages
 from server.testing import scratch_database
-from server.testing.seed import PASSWORD
+from server.testing.seed import PASSWORD, insert_users
 
 FULL = {"messages": 1_000_000, "users": 400, "conversations": 300, "runs": 60}
 TINY = {"messages": 4_000, "users": 30, "conversations": 20, "runs": 5}
@@ -134,7 +133,6 @@ def _seed(db: Database, size: dict[str, int]) -> dict[str, Any]:
     )
     now = int(time.time() * 1000)
     user_ids = ["me"] + [f"u{i:05d}" for i in range(size["users"] - 1)]
-    password_hash = password_hasher(fast=True).hash(PASSWORD)
     n_conv = size["conversations"]
     singles = n_conv // 5
     layout: list[tuple[str, list[str], dict[str, tuple[int, int | None]]]] = []
@@ -171,19 +169,7 @@ def _seed(db: Database, size: dict[str, int]) -> dict[str, Any]:
             mine.append(cid)
     with db.write() as tx:
         conn = tx.conn
-        conn.execute(
-            insert(users),
-            [
-                {
-                    "user_id": u,
-                    "nickname": u,
-                    "password_hash": password_hash,
-                    "version": 1,
-                    "created_at": now,
-                }
-                for u in user_ids
-            ],
-        )
+        insert_users(conn, user_ids, now)
         conn.execute(
             insert(conversations),
             [

@@ -32,10 +32,10 @@ import websockets
 from sqlalchemy import insert
 
 from benchmarks._util import summary
-from server.actions.users import password_hasher
 from server.storage import Database
-from server.storage.tables import tokens, users
+from server.storage.tables import tokens
 from server.testing import ServerProcess
+from server.testing.seed import insert_users
 
 PING_INTERVAL = 25.0  # seconds; the protocol asks for one at least every 30 s
 FULL = {"devices": 10_000, "idle_seconds": 60.0, "sends": 300, "send_rate": 30.0}
@@ -67,23 +67,10 @@ def run(tiny: bool) -> dict[str, Any]:
 
 def _seed(db: Database, count: int) -> dict[str, str]:
     now = int(time.time() * 1000)
-    password_hash = password_hasher(fast=True).hash("benchmark pw")
     names = [f"d{n:05d}" for n in range(count)] + ["sender"]
     issued = {name: secrets.token_urlsafe(32) for name in names}
     with db.write() as tx:
-        tx.conn.execute(
-            insert(users),
-            [
-                {
-                    "user_id": name,
-                    "nickname": name,
-                    "password_hash": password_hash,
-                    "version": 0,
-                    "created_at": now,
-                }
-                for name in names
-            ],
-        )
+        insert_users(tx.conn, names, now, version=0)
         tx.conn.execute(
             insert(tokens),
             [

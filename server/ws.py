@@ -318,9 +318,7 @@ class _Session:
                     self._token_checked = time.monotonic()
                 self._push(_dump({"type": PONG}))
             elif kind == REQUEST:
-                await self._authenticate(token)
-                self._token_checked = time.monotonic()
-                answer = await self._request(connection, user, frame)
+                answer = await self._request(connection, user, token, frame)
                 self._push(_dump({"type": RESPONSE, **answer}))
             else:
                 raise _Closing(
@@ -329,7 +327,7 @@ class _Session:
                 )
 
     async def _request(
-        self, connection: Connection, user: CurrentUser, frame: dict[str, Any]
+        self, connection: Connection, user: CurrentUser, token: str, frame: dict[str, Any]
     ) -> dict[str, Any]:
         """A request's answer: ``{"id", "data"}`` or ``{"id", errCode…}``."""
         request_id = frame.get("id")
@@ -349,12 +347,23 @@ class _Session:
             names = ", ".join(sorted(REQUESTS))
             refused = ApiError(ErrorCode.VALIDATION_FAILED, f"op: expected one of {names}")
             return {"id": request_id, **refused.to_json()}
-        return {"id": request_id, **await self._db(self._answer, handler, user, frame)}
+        try:
+            answer = await self._db(self._answer, token, handler, user, frame)
+        except ApiError as error:  # the token no longer holds: nothing was done
+            raise _Closing(CLOSE_UNAUTHORIZED, error) from None
+        self._token_checked = time.monotonic()
+        return {"id": request_id, **answer}
 
     def _answer(
-        self, handler: tuple[type[BaseModel], _Handler], user: CurrentUser, frame: dict[str, Any]
+        self,
+        token: str,
+        handler: tuple[type[BaseModel], _Handler],
+        user: CurrentUser,
+        frame: dict[str, Any],
     ) -> dict[str, Any]:
-        """``{"data": …}`` or the error, exactly as the HTTP route would answer."""
+        """``{"data": …}`` or the error, exactly as the HTTP route would answer; first the
+        database's word on the token (in the same thread hop), raised if it is gone."""
+        authenticate(self._services.db, token)
         model, action = handler
         try:
             body = parse(model, frame.get("body", {}))

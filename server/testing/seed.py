@@ -8,9 +8,10 @@ invariants: seqs 1..max_seq, the sender's own read position, versions), only fas
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, update
 
 from server.actions.users import password_hasher
 from server.storage import Database
@@ -28,13 +29,31 @@ class Seeded:
     total_unread: int
 
 
+def insert_users(conn: Connection, user_ids: Iterable[str], now: int, version: int = 1) -> None:
+    """Users named after their IDs, all with the password :data:`PASSWORD` (hashed once,
+    cheaply), in one statement."""
+    password_hash = password_hasher(fast=True).hash(PASSWORD)
+    conn.execute(
+        insert(users),
+        [
+            {
+                "user_id": u,
+                "nickname": u,
+                "password_hash": password_hash,
+                "version": version,
+                "created_at": now,
+            }
+            for u in user_ids
+        ],
+    )
+
+
 def seed(
     db: Database, conversation_count: int, message_count: int, unread_every: int = 5
 ) -> Seeded:
     """User ``me`` with ``conversation_count`` single chats holding ``message_count``
     messages in all; every ``unread_every``-th conversation has one unread message."""
     now = int(time.time() * 1000)
-    password_hash = password_hasher(fast=True).hash(PASSWORD)
     peers = [f"p{i:06d}" for i in range(conversation_count)]
     cids = [f"si_me_{peer}" for peer in peers]  # "me" sorts before every "p…"
     per = [message_count // conversation_count] * conversation_count
@@ -44,19 +63,7 @@ def seed(
     unread = 0
     with db.write() as tx:
         conn = tx.conn
-        conn.execute(
-            insert(users),
-            [
-                {
-                    "user_id": u,
-                    "nickname": u,
-                    "password_hash": password_hash,
-                    "version": 1,
-                    "created_at": now,
-                }
-                for u in ["me", *peers]
-            ],
-        )
+        insert_users(conn, ["me", *peers], now)
         conn.execute(
             insert(conversations),
             [
